@@ -1,0 +1,174 @@
+# apcore - one binary, four applets.  `make` builds with .config (copied
+# from configs/defconfig on a bare checkout) using only make, sed, awk, cc.
+#
+#   make [SANITIZE=1]        build ./apcore
+#   make check [SANITIZE=1]  build and run the whole test suite
+#   make bench               benchmarks against the peers, as ratios
+#   make test-configs        allnoconfig, each applet alone, allyesconfig, static
+#   make menuconfig | defconfig | allnoconfig | allyesconfig | olddefconfig
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+
+VERSION := 0.1.0
+
+O ?= generated
+CONFIG ?= .config
+BIN ?= apcore
+PREFIX ?= /usr/local
+CC ?= cc
+CJSON_SRC ?= /usr/local/src/apcore-deps/cjson
+
+OBJ := $(O)/obj
+KCONF := kconfig-conf
+KMCONF := kconfig-mconf
+
+APPLET_FILES := $(filter-out applets/apcore.c,$(wildcard applets/*.c))
+KCONFIG_FILES := Kconfig $(O)/Kconfig.applets
+
+.DEFAULT_GOAL := all
+
+# The configuration drives everything below; make re-reads it after
+# regenerating it.
+-include $(O)/config.mk
+
+# ---------------------------------------------------------------- flags
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wvla
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fno-strict-aliasing
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -DAPCORE_VERSION='"$(VERSION)"' \
+	-Iinclude -I$(O) -ffunction-sections -fdata-sections -MMD -MP $(CFLAGS)
+ALL_LDFLAGS := -Wl,--gc-sections -Wl,--as-needed -Wl,-z,relro,-z,now $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -lyaml
+ifeq ($(CONFIG_STATIC),y)
+ALL_LDFLAGS += -static
+CJSON_OBJ := $(OBJ)/cjson/cJSON.o
+else
+ALL_CFLAGS += -fPIE
+ALL_LDFLAGS += -pie
+LIBS += -lcjson
+endif
+ifeq ($(CONFIG_APCORE_KEYRING),y)
+KEYRING_CFLAGS := $(shell pkg-config --cflags libsecret-1)
+LIBS += $(shell pkg-config --libs libsecret-1)
+endif
+ifeq ($(CONFIG_APCORE_SANDBOX_SECCOMP),y)
+LIBS += -lseccomp
+endif
+ifeq ($(CONFIG_APCORE_AUTH_REDIS),y)
+LIBS += -lhiredis
+endif
+LIBS += $(LDLIBS)
+
+# ---------------------------------------------------------------- sources
+LIBCOMMON_SRCS := $(wildcard libcommon/*.c)
+LIBCOMMON_OBJS := $(LIBCOMMON_SRCS:%.c=$(OBJ)/%.o)
+
+APPLET_SRCS := applets/apcore.c
+APPLET_SRCS += $(if $(CONFIG_APCORE_ENCRYPT),applets/encrypt.c)
+APPLET_SRCS += $(if $(CONFIG_APCORE_AUDIT),applets/audit.c)
+APPLET_SRCS += $(if $(CONFIG_APCORE_AUTH),applets/auth.c)
+APPLET_SRCS += $(if $(CONFIG_APCORE_SANDBOX),applets/sandbox.c $(wildcard applets/sandbox/*.c))
+APPLET_OBJS := $(APPLET_SRCS:%.c=$(OBJ)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+GEN_HDRS := $(O)/config.h $(O)/applets.h $(O)/help.h
+
+# ---------------------------------------------------------------- config
+$(CONFIG): | configs/defconfig
+	cp configs/defconfig $@
+
+$(O)/applets.h $(O)/help.h $(O)/Kconfig.applets: $(APPLET_FILES) scripts/genapplets.sh
+	sh scripts/genapplets.sh $(O) $(APPLET_FILES)
+	@touch $(O)/applets.h $(O)/help.h $(O)/Kconfig.applets
+
+$(O)/config.h $(O)/config.mk: $(CONFIG) $(KCONFIG_FILES) scripts/mkconfig.sh
+	sh scripts/mkconfig.sh $(CONFIG) $(O) $(KCONFIG_FILES)
+	@touch $(O)/config.h $(O)/config.mk
+
+# Rebuild everything when the compiler flags change (e.g. SANITIZE=1).
+FLAGS_STAMP := $(O)/flags.stamp
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(O)
+	@echo '$(CC) $(ALL_CFLAGS) $(KEYRING_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# ---------------------------------------------------------------- build
+all: $(BIN)
+
+$(BIN): $(APPLET_OBJS) $(O)/libcommon.a $(CJSON_OBJ) $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(APPLET_OBJS) $(O)/libcommon.a $(CJSON_OBJ) $(LIBS)
+
+$(O)/libcommon.a: $(LIBCOMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OBJ)/%.o: %.c $(GEN_HDRS) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(if $(findstring keyring,$<),$(KEYRING_CFLAGS)) -c -o $@ $<
+
+# cJSON has no static archive in Debian: build it from Debian's source
+# package (scripts/install-deps.sh fetches it) for STATIC builds only.
+$(OBJ)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -fno-strict-aliasing -ffunction-sections -fdata-sections $(CFLAGS) -c -o $@ $<
+
+$(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/libcommon.a $(CJSON_OBJ) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(O)/libcommon.a $(CJSON_OBJ) $(LIBS)
+
+unit: $(UNIT_BINS)
+
+# ---------------------------------------------------------------- checks
+check: all unit
+	APCORE=$(abspath $(BIN)) UNITDIR=$(abspath $(O)/tests) O=$(abspath $(O)) \
+		SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS)
+
+test-configs:
+	sh scripts/test-configs.sh
+
+bench: all
+	APCORE=$(abspath $(BIN)) sh scripts/bench/run.sh
+
+# ---------------------------------------------------------------- kconfig
+KCONFIG_ENV := KCONFIG_CONFIG=$(CONFIG)
+
+$(O)/Kconfig.stamp: $(O)/Kconfig.applets
+	@touch $@
+
+menuconfig: $(O)/Kconfig.stamp
+	$(KCONFIG_ENV) $(KMCONF) Kconfig
+
+oldconfig olddefconfig allnoconfig allyesconfig: $(O)/Kconfig.stamp
+	$(KCONFIG_ENV) $(KCONF) --$@ Kconfig
+
+defconfig: $(O)/Kconfig.stamp
+	$(KCONFIG_ENV) $(KCONF) --defconfig=configs/defconfig Kconfig
+
+savedefconfig: $(O)/Kconfig.stamp
+	$(KCONFIG_ENV) $(KCONF) --savedefconfig=configs/defconfig Kconfig
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/apcore
+	for a in $$(./$(BIN) --list); do ln -sf apcore $(DESTDIR)$(PREFIX)/bin/$$a; done
+
+clean:
+	rm -rf $(O) $(BIN)
+
+distclean: clean
+	rm -f .config .config.old
+
+FORCE:
+.PHONY: all unit check test-configs bench menuconfig oldconfig olddefconfig allnoconfig \
+	allyesconfig defconfig savedefconfig install clean distclean FORCE
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

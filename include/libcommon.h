@@ -1,0 +1,320 @@
+/* libcommon.h - services shared by every applet.
+ *
+ * One section per libcommon/<file>.c.  Nothing here knows about an applet.
+ * Functions that die on failure carry an x prefix; the rest return a status
+ * and leave errno (or an explicit error string) for the caller.
+ */
+#ifndef APCORE_LIBCOMMON_H
+#define APCORE_LIBCOMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NORETURN __attribute__((noreturn))
+#define PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------ err.c */
+
+/* Exit codes shared by all applets (see docs/exit-codes.md). */
+enum {
+	APC_EX_OK = 0,
+	APC_EX_FAIL = 1,
+	APC_EX_USAGE = 2,
+	APC_EX_CONFIG = 47,   /* config/decrypt failure (reference) */
+	APC_EX_AUTH = 77,     /* authentication/authorization failure (reference) */
+	APC_EX_NOEXEC = 126,
+	APC_EX_NOTFOUND = 127,
+	APC_EX_INTR = 130,
+};
+
+/* Set by the dispatcher before an applet runs: "apcore-encrypt" and its
+ * --help text.  Messages are prefixed with applet_name. */
+extern const char *applet_name;
+extern const char *applet_help;
+
+/* Print "applet: message" (one write) and exit through xexit(). */
+NORETURN PRINTF(1, 2) void die(const char *fmt, ...);
+NORETURN PRINTF(1, 2) void die_errno(const char *fmt, ...);
+NORETURN PRINTF(2, 3) void die_code(int code, const char *fmt, ...);
+/* Usage error: message plus "Try 'applet --help'.", exit APC_EX_USAGE. */
+NORETURN PRINTF(1, 2) void die_usage(const char *fmt, ...);
+PRINTF(1, 2) void warn_msg(const char *fmt, ...);
+PRINTF(1, 2) void warn_errno(const char *fmt, ...);
+/* Format into buf the way die() would print it (no newline); for callers
+ * that collect an error and decide later. */
+void vmsg_format(char *buf, size_t len, const char *fmt, va_list ap);
+/* Wipe every registered secret, flush stdout, then _exit-free exit(code). */
+NORETURN void xexit(int code);
+/* Print the applet's help text to stdout. */
+void show_help(void);
+
+/* --------------------------------------------------------------- xalloc.c */
+
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+PRINTF(1, 2) char *xasprintf(const char *fmt, ...);
+
+/* ------------------------------------------------------------------ xio.c */
+
+/* Default cap for files we read whole (config, policies, tokens). */
+#define XIO_DEFAULT_CAP (16u << 20)
+
+/* Read until len bytes or EOF, retrying EINTR and short reads.  Returns the
+ * byte count (< len only at EOF) or -1 with errno set. */
+ssize_t read_full(int fd, void *buf, size_t len);
+/* Write all of buf, retrying EINTR and short writes.  0 or -1/errno. */
+int write_full(int fd, const void *buf, size_t len);
+void xwrite_full(int fd, const void *buf, size_t len);
+/* Read a whole fd / file into a NUL-terminated heap buffer of at most cap
+ * bytes.  0 on success; -1 with errno (EFBIG when larger than cap). */
+int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen);
+int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen);
+/* Same, dying with "cannot read PATH: reason". */
+char *xread_file(const char *path, size_t cap, size_t *outlen);
+/* Replace path atomically with data: temp file in the same directory
+ * (O_EXCL|O_NOFOLLOW, mode), fsync, rename, fsync of the directory.
+ * The old file survives any failure.  0 or -1/errno. */
+int atomic_replace(const char *path, const void *data, size_t len, mode_t mode);
+/* Append data to fd with exactly one write() under flock(LOCK_EX); with
+ * sync != 0, fdatasync before unlocking.  A short write is reported as
+ * -1/EIO after truncating back to the old size.  0 or -1/errno. */
+int append_locked(int fd, const void *data, size_t len, int sync);
+/* mkdir -p with mode for every created component.  0 or -1/errno. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* --------------------------------------------------------------- secure.c */
+
+/* Wipe memory the compiler may not elide. */
+void secure_wipe(void *p, size_t n);
+/* Heap buffer registered in the live-secret registry (wiped by die()/
+ * xexit() and by secure_free()), mlock()ed where possible. */
+void *secure_alloc(size_t n);
+void secure_free(void *p);
+/* Register / forget a caller-owned buffer (e.g. on the stack). */
+void secure_register(void *p, size_t n);
+void secure_unregister(void *p);
+/* Wipe every registered buffer (called on every exit path). */
+void secure_wipe_all(void);
+/* No core dumps, not ptrace-attachable by same uid: RLIMIT_CORE 0 and
+ * PR_SET_DUMPABLE 0.  Called by the dispatcher for secret-holding applets. */
+void secure_nodump(void);
+/* Constant-time comparison: 1 when equal, 0 otherwise. */
+int ct_memeq(const void *a, const void *b, size_t n);
+
+/* --------------------------------------------------------------- strbuf.c */
+
+struct strbuf {
+	char *buf;   /* always NUL-terminated once anything was added */
+	size_t len;
+	size_t cap;
+};
+#define STRBUF_INIT { NULL, 0, 0 }
+
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_add(struct strbuf *sb, const void *p, size_t n);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_putc(struct strbuf *sb, char c);
+PRINTF(2, 3) void sb_printf(struct strbuf *sb, const char *fmt, ...);
+void sb_reset(struct strbuf *sb);            /* len = 0, keep memory */
+void sb_free(struct strbuf *sb);
+void sb_free_secure(struct strbuf *sb);      /* wipe capacity, then free */
+char *sb_detach(struct strbuf *sb, size_t *len); /* caller owns; never NULL */
+
+/* ----------------------------------------------------------------- json.c */
+
+/* The one JSON writer.  JSON_COMPACT emits {"a":1,"b":[2,3]} with UTF-8
+ * passed through; JSON_PYTHON emits Python json.dumps' default layout
+ * ({"a": 1, "b": [2, 3]}, ensure_ascii escaping with lower-case hex and
+ * surrogate pairs).  Keys are written in the order given. */
+enum json_style { JSON_COMPACT, JSON_PYTHON };
+
+#define JW_MAX_DEPTH 64
+struct jw {
+	struct strbuf *sb;
+	enum json_style style;
+	int depth;
+	unsigned char first[JW_MAX_DEPTH];  /* no element yet at this depth */
+	int after_key;
+};
+
+void jw_init(struct jw *w, struct strbuf *sb, enum json_style style);
+void jw_obj_begin(struct jw *w);
+void jw_obj_end(struct jw *w);
+void jw_arr_begin(struct jw *w);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *key);
+void jw_str(struct jw *w, const char *s);
+void jw_strn(struct jw *w, const char *s, size_t n);
+void jw_int(struct jw *w, int64_t v);
+void jw_uint(struct jw *w, uint64_t v);
+void jw_bool(struct jw *w, int v);
+void jw_null(struct jw *w);
+/* A number already in JSON form (used by the canonicaliser). */
+void jw_raw(struct jw *w, const char *text);
+/* key + value shorthands */
+void jw_kv_str(struct jw *w, const char *key, const char *val);
+void jw_kv_int(struct jw *w, const char *key, int64_t val);
+void jw_kv_bool(struct jw *w, const char *key, int val);
+
+/* Parse text (cJSON) and re-emit it canonically: keys sorted by code point
+ * recursively, numbers as Python would print json.loads()'s result (integers
+ * exactly as written, floats as repr(float)), in the given style.  Rejects
+ * duplicate keys, NaN/Infinity, invalid UTF-8 and nesting deeper than
+ * JW_MAX_DEPTH.  0 on success; -1 with a one-line reason in err. */
+int json_canonicalize(const char *text, size_t len, enum json_style style,
+                      struct strbuf *out, char *err, size_t errlen);
+
+/* Python repr() of a double (shortest round-trip, '1e+16', '1.0', '2.5'). */
+void json_python_float(double d, char out[32]);
+
+/* --------------------------------------------------------------- crypto.c */
+
+/* The only file that includes mbedTLS.  All functions return 0 on success
+ * and -1 on failure unless stated otherwise. */
+#define SHA256_LEN 32
+#define AES256_KEY_LEN 32
+#define GCM_IV_LEN 12
+#define GCM_TAG_LEN 16
+
+/* CSPRNG: CTR_DRBG seeded from the OS entropy source.  Dies on failure. */
+void xcrypto_random(void *buf, size_t len);
+
+void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+struct sha256_ctx;  /* opaque */
+struct sha256_ctx *crypto_sha256_new(void);
+void crypto_sha256_update(struct sha256_ctx *c, const void *data, size_t len);
+void crypto_sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN]); /* frees c */
+
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+                        uint8_t out[SHA256_LEN]);
+struct hmac_ctx;    /* opaque */
+struct hmac_ctx *crypto_hmac_new(const void *key, size_t keylen);
+void crypto_hmac_update(struct hmac_ctx *c, const void *data, size_t len);
+void crypto_hmac_final(struct hmac_ctx *c, uint8_t out[SHA256_LEN]);     /* frees c */
+
+int crypto_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm, size_t ikmlen,
+                       const void *info, size_t infolen, void *out, size_t outlen);
+int crypto_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+                         unsigned iterations, void *out, size_t outlen);
+
+/* AES-256-GCM, 12-byte IV, 16-byte tag (decrypt rejects any other tag
+ * length).  ct/pt may not overlap the other buffer.  Decrypt returns -1 on
+ * authentication failure and leaves pt wiped. */
+int crypto_gcm_encrypt(const uint8_t key[AES256_KEY_LEN], const uint8_t iv[GCM_IV_LEN],
+                       const void *aad, size_t aadlen, const void *pt, size_t len,
+                       void *ct, uint8_t tag[GCM_TAG_LEN]);
+int crypto_gcm_decrypt(const uint8_t key[AES256_KEY_LEN], const uint8_t iv[GCM_IV_LEN],
+                       const void *aad, size_t aadlen, const void *ct, size_t len,
+                       const uint8_t *tag, size_t taglen, void *pt);
+
+/* Base64, RFC 4648 standard alphabet with padding, no line breaks.
+ * Returns a heap string. */
+char *crypto_b64_encode(const void *data, size_t len);
+/* Strict decode: canonical padded base64 only. */
+int crypto_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen);
+/* Python base64.b64decode(s) (validate=False) semantics: non-ASCII input is
+ * an error, other non-alphabet bytes are skipped, decoding stops after a
+ * completing pad sequence, a dangling quantum is an error. */
+int crypto_b64_decode_lenient(const char *s, size_t slen, uint8_t **out, size_t *outlen);
+/* base64url without padding (JWT); decode is strict (no padding, no
+ * non-alphabet bytes, zero trailing bits). */
+char *crypto_b64url_encode(const void *data, size_t len);
+int crypto_b64url_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen);
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const void *data, size_t len, char *out);
+/* Decode exactly outlen bytes of hex; -1 on bad length or digit. */
+int hex_decode(const char *hex, void *out, size_t outlen);
+
+/* ---------------------------------------------------------------- ident.c */
+
+/* gethostname(2) nodename (Python socket.gethostname()). */
+const char *ident_hostname(char *buf, size_t len);
+/* KDF username chain (reference): USER (even if empty), else USERNAME,
+ * else "unknown".  Returns a pointer into the environment or a literal. */
+const char *ident_kdf_user(void);
+/* Audit user chain (reference): getlogin(), else pw_name of getuid(), else
+ * USER, else USERNAME, else "unknown".  Copies into buf. */
+const char *ident_audit_user(char *buf, size_t len);
+/* RFC 3339 UTC time with milliseconds truncated: 2026-11-22T19:00:06.281Z
+ * (24 chars + NUL).  ts_ms is milliseconds since the epoch. */
+#define RFC3339_MS_LEN 25
+void time_rfc3339_ms(int64_t ts_ms, char out[RFC3339_MS_LEN]);
+int64_t time_now_ms(void);          /* CLOCK_REALTIME */
+int64_t time_mono_ms(void);         /* CLOCK_MONOTONIC */
+/* Parse RFC 3339 (Z or +hh:mm offset, optional fraction) to ms since the
+ * epoch.  0 or -1. */
+int time_parse_rfc3339(const char *s, int64_t *ms);
+
+/* --------------------------------------------------------------- config.c */
+
+/* apcore.yaml, read with libyaml and flattened to dot keys (auth.api_key).
+ * Every scalar leaf is an entry; sequences are entries of kind CFG_SEQ with
+ * no value.  Byte offsets allow in-place editing. */
+enum cfg_kind { CFG_SCALAR, CFG_NULL, CFG_SEQ, CFG_MAP };
+
+struct cfg_entry {
+	char *key;          /* dotted path */
+	char *value;        /* scalar text (NULL for CFG_NULL/SEQ/MAP) */
+	enum cfg_kind kind;
+	int plain;          /* plain (unquoted) scalar style */
+	size_t start, end;  /* byte range of the value node in the file text */
+	int line, col;      /* 1-based position of the value */
+};
+
+struct cfg {
+	char *path;
+	char *text;         /* the file's bytes, NUL-terminated */
+	size_t len;
+	struct cfg_entry *e;
+	size_t n;
+};
+
+/* Load path.  Returns 0, or -1 with "PATH:LINE:COL: reason" in err.
+ * A missing file is -1 with errno ENOENT and an error message, so callers
+ * that treat "no config" as empty can check errno. */
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
+/* Same from a buffer (name used in messages). */
+int cfg_load_mem(struct cfg *c, const char *name, const char *text, size_t len,
+                 char *err, size_t errlen);
+const struct cfg_entry *cfg_get(const struct cfg *c, const char *key);
+void cfg_free(struct cfg *c);
+
+/* -------------------------------------------------------------- keyring.c */
+
+/* Secret Service through libsecret.  Every call is bounded by timeout_ms
+ * (a D-Bus peer that never answers cannot hang us).  When the keyring is
+ * compiled out every call returns KR_DISABLED. */
+enum kr_status {
+	KR_OK = 0,
+	KR_NOTFOUND,      /* no such item */
+	KR_NOBUS,         /* no D-Bus session / no Secret Service */
+	KR_LOCKED,        /* collection locked and could not be unlocked */
+	KR_TIMEOUT,       /* peer did not answer in time */
+	KR_ERROR,         /* anything else (message in why) */
+	KR_DISABLED,      /* compiled out */
+};
+#define KR_DEFAULT_TIMEOUT_MS 2000
+
+const char *kr_status_str(enum kr_status s);
+/* Is a usable backend there?  why gets a one-line reason when not. */
+enum kr_status kr_probe(int timeout_ms, char *why, size_t whylen);
+/* Items use the Python keyring library's attributes: service, username
+ * (plus application), so both read each other's entries. */
+enum kr_status kr_store(const char *service, const char *account, const void *secret,
+                        size_t len, int timeout_ms, char *why, size_t whylen);
+/* *secret is secure_alloc()ed, NUL-terminated; release with secure_free. */
+enum kr_status kr_lookup(const char *service, const char *account, char **secret,
+                         size_t *len, int timeout_ms, char *why, size_t whylen);
+enum kr_status kr_delete(const char *service, const char *account, int timeout_ms,
+                         char *why, size_t whylen);
+
+#endif

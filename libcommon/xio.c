@@ -1,0 +1,233 @@
+/* xio.c - I/O that survives EINTR and short counts, capped whole-file
+ * reads, atomic replacement and locked single-write appends. */
+
+#include "libcommon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void xwrite_full(int fd, const void *buf, size_t len)
+{
+	if (write_full(fd, buf, len))
+		die_errno("write error");
+}
+
+int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char chunk[65536];
+
+	sb_grow(&sb, 0);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			sb_free(&sb);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > cap - sb.len) {
+			sb_free(&sb);
+			errno = EFBIG;
+			return -1;
+		}
+		sb_add(&sb, chunk, (size_t)n);
+	}
+	*out = sb_detach(&sb, outlen);
+	return 0;
+}
+
+int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
+		return -1;
+	}
+	int rc = read_fd_capped(fd, cap, out, outlen);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+char *xread_file(const char *path, size_t cap, size_t *outlen)
+{
+	char *buf;
+	if (read_file_capped(path, cap, &buf, outlen)) {
+		if (errno == EFBIG)
+			die("cannot read %s: larger than %zu bytes", path, cap);
+		die_errno("cannot read %s", path);
+	}
+	return buf;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+int atomic_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *copy = xstrdup(path);
+	char *dir = dirname(copy);
+	char *tmp = NULL;
+	int fd = -1;
+
+	/* O_EXCL on a fresh random name: never follow or reuse anything that
+	 * an attacker may have placed in the directory. */
+	for (int tries = 0; tries < 16 && fd < 0; tries++) {
+		uint32_t r;
+		xcrypto_random(&r, sizeof(r));
+		free(tmp);
+		tmp = xasprintf("%s/.apcore-tmp.%ld.%08x", dir, (long)getpid(), r);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	free(copy);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	if (fchmod(fd, mode) || write_full(fd, data, len) || fsync(fd) || close(fd)) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	if (rename(tmp, path)) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	free(tmp);
+	return fsync_dir_of(path);
+}
+
+int append_locked(int fd, const void *data, size_t len, int sync)
+{
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR)
+			return -1;
+	}
+	int rc = 0, e = 0;
+	struct stat st;
+	off_t before = fstat(fd, &st) == 0 ? st.st_size : -1;
+	ssize_t n;
+	do
+		n = write(fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		rc = -1;
+		e = errno;
+	} else if ((size_t)n != len) {
+		/* A torn record is worse than none: take it back. */
+		rc = -1;
+		e = EIO;
+		if (before >= 0 && ftruncate(fd, before))
+			e = errno;
+	} else if (sync && fdatasync(fd)) {
+		rc = -1;
+		e = errno;
+	}
+	(void)flock(fd, LOCK_UN);
+	errno = e;
+	return rc;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(p, mode) && errno != EEXIST) {
+				int e = errno;
+				free(p);
+				errno = e;
+				return -1;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	struct stat st;
+	if (stat(path, &st))
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
