@@ -44,16 +44,14 @@ void sb_putc(struct strbuf *sb, char c)
 void sb_printf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
+	char *s;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		die("bad format");
-	sb_grow(sb, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)n;
+		die("out of memory formatting a string");
+	sb_add(sb, s, (size_t)n);
+	free(s);
 }
 
 void sb_reset(struct strbuf *sb)
