@@ -106,6 +106,13 @@ void secure_wipe_all(void);
 /* No core dumps, not ptrace-attachable by same uid: RLIMIT_CORE 0 and
  * PR_SET_DUMPABLE 0.  Called by the dispatcher for secret-holding applets. */
 void secure_nodump(void);
+/* Read a secret from fd (at most cap bytes) into a secure buffer,
+ * NUL-terminated; with strip_nl one trailing "\n" or "\r\n" is removed.
+ * NULL with errno (EFBIG past cap). */
+char *secure_read_fd(int fd, size_t cap, int strip_nl, size_t *len);
+/* Prompt on /dev/tty with echo off; twice when confirm.  NULL with a
+ * reason in why when there is no terminal or the entries differ. */
+char *secure_read_tty(const char *prompt, int confirm, size_t *len, char *why, size_t whylen);
 /* Constant-time comparison: 1 when equal, 0 otherwise. */
 int ct_memeq(const void *a, const void *b, size_t n);
 
@@ -127,6 +134,9 @@ void sb_reset(struct strbuf *sb);            /* len = 0, keep memory */
 void sb_free(struct strbuf *sb);
 void sb_free_secure(struct strbuf *sb);      /* wipe capacity, then free */
 char *sb_detach(struct strbuf *sb, size_t *len); /* caller owns; never NULL */
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF),
+ * as Python's bytes.decode("utf-8") accepts it.  1 if valid. */
+int utf8_valid(const void *s, size_t n);
 
 /* ----------------------------------------------------------------- json.c */
 
@@ -316,5 +326,71 @@ enum kr_status kr_lookup(const char *service, const char *account, char **secret
                          size_t *len, int timeout_ms, char *why, size_t whylen);
 enum kr_status kr_delete(const char *service, const char *account, int timeout_ms,
                          char *why, size_t whylen);
+
+/* -------------------------------------------------------------- secrets.c */
+
+/* Secret values in config files, in the apcore-cli token formats
+ *   keyring:NAME      Secret Service item service=apcore-cli username=NAME
+ *   enc:v2:B64        salt16|nonce12|tag16|ct, PBKDF2-SHA256 600k of the
+ *                     passphrase or "hostname:user" (reference, default)
+ *   enc:B64           legacy v1: nonce12|tag16|ct, static salt, 100k/600k
+ * plus apcore's own (docs/encrypt-format.md)
+ *   enc:v3:KID:EXP:B64  salt16|nonce12|tag16|ct under HKDF(master key, salt),
+ *                     AAD binds the header and the config key
+ * Anything else is plaintext and passes through unchanged. */
+enum sec_format { SEC_FMT_PLAIN, SEC_FMT_KEYRING, SEC_FMT_V1, SEC_FMT_V2, SEC_FMT_V3 };
+
+enum sec_status {
+	SEC_OK = 0,
+	SEC_DECRYPT,     /* authentication failed: wrong material, tampered, moved */
+	SEC_MALFORMED,   /* not a well-formed token of its format */
+	SEC_NOKEY,       /* v3: its master key is not available here */
+	SEC_EXPIRED,     /* v3: past its expiry */
+	SEC_KEYRING,     /* keyring entry missing or keyring unusable */
+};
+
+#define SEC_KEYRING_SERVICE "apcore-cli"
+#define SEC_PBKDF2_V2_ITER 600000u
+#define SEC_PBKDF2_V1_ITER_OLD 100000u
+
+enum sec_format sec_format_of(const char *token);
+const char *sec_format_name(enum sec_format f);
+
+struct sec_ctx;
+struct sec_ctx *sec_ctx_new(void);
+void sec_ctx_free(struct sec_ctx *c);
+/* Key material for v1/v2: NULL arguments mean this machine (gethostname,
+ * USER/USERNAME chain) and APCORE_CLI_CONFIG_PASSPHRASE. */
+void sec_ctx_set_identity(struct sec_ctx *c, const char *hostname, const char *user);
+/* Where the v3 master key lives: a key file, or NULL for the default search
+ * ($APCORE_ENCRYPT_KEY_FILE, the keyring, ~/.config/apcore/master.key). */
+void sec_ctx_set_key_file(struct sec_ctx *c, const char *path);
+void sec_ctx_set_keyring_timeout(struct sec_ctx *c, int timeout_ms);
+
+/* Resolve a config value to its plaintext (secure_alloc()ed, NUL-terminated).
+ * key is the config key: used in messages and bound into v3 tokens. */
+enum sec_status sec_resolve(struct sec_ctx *c, const char *key, const char *token,
+                            char **plain, size_t *plen, char *msg, size_t msglen);
+/* enc:v2: token of plain (UTF-8) with fresh salt and nonce. */
+char *sec_encrypt_v2(struct sec_ctx *c, const void *plain, size_t len);
+/* enc:v3: token bound to key; expires: seconds since the epoch, 0 = never. */
+enum sec_status sec_encrypt_v3(struct sec_ctx *c, const char *key, const void *plain,
+                               size_t len, int64_t expires, char **token,
+                               char *msg, size_t msglen);
+/* Store plain in the keyring under account key; *token = "keyring:KEY". */
+enum sec_status sec_store_keyring(struct sec_ctx *c, const char *key, const void *plain,
+                                  size_t len, char **token, char *msg, size_t msglen);
+/* Parse the visible header of a v3 token (no key needed); returns the
+ * offset of its base64 body, or -1. */
+int sec_v3_header(const char *token, char kid[17], int64_t *expires);
+
+/* The v3 master key.  init creates one (never overwriting) in the keyring
+ * (to_keyring) or in a 0600 key file, and returns its id. */
+enum sec_status sec_master_init(struct sec_ctx *c, int to_keyring, const char *path,
+                                char kid[17], char *msg, size_t msglen);
+/* Id of the master key that sealing would use now. */
+enum sec_status sec_master_id(struct sec_ctx *c, char kid[17], char *where, size_t wherelen,
+                              char *msg, size_t msglen);
+char *sec_default_key_file(void);
 
 #endif

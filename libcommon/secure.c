@@ -8,6 +8,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
 
 struct live {
 	void *p;
@@ -108,4 +113,102 @@ int ct_memeq(const void *a, const void *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		d |= x[i] ^ y[i];
 	return d == 0;
+}
+
+char *secure_read_fd(int fd, size_t cap, int strip_nl, size_t *len)
+{
+	/* Grow a secure buffer by hand: realloc would leave copies behind. */
+	size_t cur = 0, size = 256;
+	char *buf = secure_alloc(size + 1);
+	for (;;) {
+		if (cur == size) {
+			if (size >= cap) {
+				secure_free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			size_t nsize = size * 2 > cap ? cap : size * 2;
+			char *nbuf = secure_alloc(nsize + 1);
+			memcpy(nbuf, buf, cur);
+			secure_free(buf);
+			buf = nbuf;
+			size = nsize;
+		}
+		ssize_t n = read(fd, buf + cur, size - cur);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			secure_free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		cur += (size_t)n;
+	}
+	if (strip_nl && cur && buf[cur - 1] == '\n') {
+		cur--;
+		if (cur && buf[cur - 1] == '\r')
+			cur--;
+	}
+	buf[cur] = 0;
+	secure_wipe(buf + cur, size + 1 - cur);
+	*len = cur;
+	return buf;
+}
+
+static char *tty_line(int fd, const char *prompt, size_t *len)
+{
+	(void)!write(fd, prompt, strlen(prompt));
+	char *buf = secure_alloc(4097);
+	size_t cur = 0;
+	for (;;) {
+		char ch;
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || ch == '\n')
+			break;
+		if (cur < 4096)
+			buf[cur++] = ch;
+	}
+	(void)!write(fd, "\n", 1);
+	if (cur && buf[cur - 1] == '\r')
+		cur--;
+	buf[cur] = 0;
+	*len = cur;
+	return buf;
+}
+
+char *secure_read_tty(const char *prompt, int confirm, size_t *len, char *why, size_t whylen)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "no terminal to prompt on");
+		return NULL;
+	}
+	struct termios old, quiet;
+	int restore = tcgetattr(fd, &old) == 0;
+	if (restore) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	char *a = tty_line(fd, prompt, len);
+	if (confirm) {
+		size_t blen;
+		char *b = tty_line(fd, "Again: ", &blen);
+		if (blen != *len || !ct_memeq(a, b, blen)) {
+			secure_free(a);
+			a = NULL;
+			snprintf(why, whylen, "the two entries differ");
+		}
+		secure_free(b);
+	}
+	if (restore)
+		(void)tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	return a;
 }

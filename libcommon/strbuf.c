@@ -86,3 +86,33 @@ char *sb_detach(struct strbuf *sb, size_t *len)
 	sb->len = sb->cap = 0;
 	return p;
 }
+
+int utf8_valid(const void *s, size_t n)
+{
+	const unsigned char *p = s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p++;
+		if (c < 0x80)
+			continue;
+		int more;
+		unsigned min, cp;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1, min = 0x80, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2, min = 0x800, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3, min = 0x10000, cp = c & 0x07;
+		else
+			return 0;
+		if (end - p < more)
+			return 0;
+		while (more--) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (*p++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,581 @@
+/* keyring.c - Secret Service items through libsecret, every call bounded.
+ *
+ * Items are the Python keyring library's (SecretService backend): attributes
+ * exactly {application: "Python keyring library", service, username}, label
+ * "Password for 'ACCOUNT' on 'SERVICE'", content type text/plain, in the
+ * default collection, replacing an item with the same attributes.  Lookups
+ * and deletes match on service and username only, whatever schema name
+ * (xdg:schema) an item carries, so Python keyring, secret-tool and apcore
+ * read and replace each other's items.
+ *
+ * Bounding: each call runs libsecret in a forked helper process and waits
+ * for its reply on a pipe until the deadline, then SIGKILLs and reaps it.
+ * An in-process bound is not enough: libsecret hangs forever on a peer that
+ * never answers, and cancelling does not help once GDBus is inside its
+ * connection set-up (the bus Hello call takes no cancellable; it waits
+ * glib's 25 s), after which glib's cached session-bus connection - one per
+ * process - is left broken for every later call.  With the helper the
+ * caller's process never touches glib at all: no threads, sources,
+ * connections or one-time allocations survive a call, and each call reads
+ * DBUS_SESSION_BUS_ADDRESS afresh.  The cost is a fork() per call, well
+ * below the D-Bus round trips.  The secret travels over the pipe straight
+ * into a secure_alloc() buffer.  The caller must not be multi-threaded.
+ *
+ * Prompts: we are headless.  The helper's service proxy is a SecretService
+ * subclass whose prompt methods dismiss the prompt and fail with
+ * SECRET_ERROR_IS_LOCKED, so a collection that cannot be unlocked (or
+ * created) without user interaction yields KR_LOCKED, never a window.
+ */
+
+#include "config.h"
+#include "libcommon.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if CFG_APCORE_KEYRING
+#include <libsecret/secret.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+
+const char *kr_status_str(enum kr_status s)
+{
+	switch (s) {
+	case KR_OK: return "ok";
+	case KR_NOTFOUND: return "not found";
+	case KR_NOBUS: return "no secret service";
+	case KR_LOCKED: return "locked";
+	case KR_TIMEOUT: return "timeout";
+	case KR_ERROR: return "error";
+	case KR_DISABLED: return "disabled";
+	}
+	return "unknown";
+}
+
+PRINTF(3, 4) static void kr_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	if (!why || !whylen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+#if CFG_APCORE_KEYRING
+
+#define KR_APPLICATION "Python keyring library"
+#define KR_CONTENT_TYPE "text/plain"
+#define KR_MAX_SECRET (1u << 20)
+#define KR_WHY_MAX 512
+#define KR_PROMPT_MSG "the keyring is locked and unlocking it needs a prompt, " \
+	"which apcore never shows: unlock the default collection (log in to the " \
+	"desktop session) and retry"
+
+enum kr_opcode { KR_OP_PROBE, KR_OP_STORE, KR_OP_LOOKUP, KR_OP_DELETE };
+
+struct kr_req {
+	enum kr_opcode op;
+	const char *service, *account;
+	const void *secret;
+	size_t len;
+};
+
+/* Helper -> caller: this header, whylen bytes of why, len bytes of secret. */
+struct kr_reply {
+	int32_t status;
+	uint32_t whylen;
+	uint64_t len;
+};
+
+/* ================================================ the helper process side */
+
+/* Lookup and delete: service and username, any schema name (xdg:schema). */
+static const SecretSchema kr_match_schema = {
+	.name = "org.freedesktop.Secret.Generic",
+	.flags = SECRET_SCHEMA_DONT_MATCH_NAME,
+	.attributes = {
+		{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ "username", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ NULL, 0 },
+	},
+};
+
+typedef struct {
+	SecretService parent;
+} KrService;
+
+typedef struct {
+	SecretServiceClass parent_class;
+} KrServiceClass;
+
+static GType kr_service_get_type(void);
+G_DEFINE_TYPE(KrService, kr_service, SECRET_TYPE_SERVICE)
+
+static void kr_service_init(KrService *self)
+{
+	(void)self;
+}
+
+/* Tell the service we will not show its prompt; no reply wanted. */
+static void kr_dismiss(SecretPrompt *prompt)
+{
+	g_dbus_proxy_call(G_DBUS_PROXY(prompt), "Dismiss", NULL,
+	                  G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
+}
+
+static GVariant *kr_prompt_sync(SecretService *self, SecretPrompt *prompt,
+                                GCancellable *cancellable, const GVariantType *type,
+                                GError **error)
+{
+	(void)self, (void)cancellable, (void)type;
+	kr_dismiss(prompt);
+	g_set_error_literal(error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, KR_PROMPT_MSG);
+	return NULL;
+}
+
+static void kr_prompt_async(SecretService *self, SecretPrompt *prompt,
+                            const GVariantType *type, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer data)
+{
+	(void)type;
+	GTask *task = g_task_new(self, cancellable, callback, data);
+	kr_dismiss(prompt);
+	g_task_return_new_error(task, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, "%s", KR_PROMPT_MSG);
+	g_object_unref(task);
+}
+
+static GVariant *kr_prompt_finish(SecretService *self, GAsyncResult *result, GError **error)
+{
+	(void)self;
+	return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+static void kr_service_class_init(KrServiceClass *klass)
+{
+	SecretServiceClass *sc = SECRET_SERVICE_CLASS(klass);
+	sc->prompt_sync = kr_prompt_sync;
+	sc->prompt_async = kr_prompt_async;
+	sc->prompt_finish = kr_prompt_finish;
+}
+
+/* Classify err (consumed) and describe it in why, prefixed by what. */
+static enum kr_status kr_fail(GError *err, const char *what, char *why, size_t whylen)
+{
+	enum kr_status st = KR_ERROR;
+	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
+		kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+		g_error_free(err);
+		return KR_LOCKED;
+	}
+	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED) ||
+	    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CLOSED))
+		st = KR_NOBUS;
+	if (g_dbus_error_is_remote_error(err))
+		g_dbus_error_strip_remote_error(err);
+	kr_why(why, whylen, "%s: %s", what, err->message);
+	g_error_free(err);
+	return st;
+}
+
+static GHashTable *kr_attrs(const char *service, const char *account, int with_app)
+{
+	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
+	if (with_app)
+		g_hash_table_insert(h, (gpointer)"application", (gpointer)KR_APPLICATION);
+	g_hash_table_insert(h, (gpointer)"service", (gpointer)service);
+	g_hash_table_insert(h, (gpointer)"username", (gpointer)account);
+	return h;
+}
+
+/* The default collection exists and is unlocked or unlocks without a prompt. */
+static enum kr_status kr_do_probe(SecretService *svc, char *why, size_t whylen)
+{
+	GError *err = NULL;
+	SecretCollection *coll = secret_collection_for_alias_sync(svc, SECRET_COLLECTION_DEFAULT,
+	                                                          SECRET_COLLECTION_NONE, NULL, &err);
+	if (err)
+		return kr_fail(err, "cannot read the default keyring collection", why, whylen);
+	if (!coll) {
+		kr_why(why, whylen, "the Secret Service has no default collection");
+		return KR_ERROR;
+	}
+	enum kr_status st = KR_OK;
+	if (secret_collection_get_locked(coll)) {
+		GList *objs = g_list_append(NULL, coll);
+		gint n = secret_service_unlock_sync(svc, objs, NULL, NULL, &err);
+		g_list_free(objs);
+		if (err)
+			st = kr_fail(err, "cannot unlock the default keyring collection", why, whylen);
+		else if (n < 1 || secret_collection_get_locked(coll)) {
+			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+			st = KR_LOCKED;
+		}
+	}
+	g_object_unref(coll);
+	return st;
+}
+
+static enum kr_status kr_do_store(SecretService *svc, const struct kr_req *rq,
+                                  char *why, size_t whylen)
+{
+	/* No schema: libsecret would add its name as an xdg:schema attribute,
+	 * and Python keyring's replace=True replaces only items whose
+	 * attributes equal its three. */
+	GHashTable *attrs = kr_attrs(rq->service, rq->account, 1);
+	gchar *label = g_strdup_printf("Password for '%s' on '%s'", rq->account, rq->service);
+	SecretValue *value = secret_value_new(rq->len ? rq->secret : "", (gssize)rq->len,
+	                                      KR_CONTENT_TYPE);
+	GError *err = NULL;
+	gboolean ok = secret_service_store_sync(svc, NULL, attrs, SECRET_COLLECTION_DEFAULT, label,
+	                                        value, NULL, &err);
+	secret_value_unref(value);
+	g_free(label);
+	g_hash_table_unref(attrs);
+	if (!ok)
+		return kr_fail(err, "cannot store the keyring item", why, whylen);
+	return KR_OK;
+}
+
+static enum kr_status kr_do_lookup(SecretService *svc, const struct kr_req *rq,
+                                   SecretValue **value, char *why, size_t whylen)
+{
+	GHashTable *attrs = kr_attrs(rq->service, rq->account, 0);
+	GError *err = NULL;
+	*value = secret_service_lookup_sync(svc, &kr_match_schema, attrs, NULL, &err);
+	g_hash_table_unref(attrs);
+	if (err)
+		return kr_fail(err, "cannot read the keyring item", why, whylen);
+	if (!*value) {
+		kr_why(why, whylen, "no keyring item for service '%s', account '%s'",
+		       rq->service, rq->account);
+		return KR_NOTFOUND;
+	}
+	return KR_OK;
+}
+
+/* Every matching item goes; if any of them stays locked, none does. */
+static enum kr_status kr_do_delete(SecretService *svc, const struct kr_req *rq,
+                                   char *why, size_t whylen)
+{
+	GHashTable *attrs = kr_attrs(rq->service, rq->account, 0);
+	GError *err = NULL;
+	GList *items = secret_service_search_sync(svc, &kr_match_schema, attrs,
+	                                          SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
+	                                          NULL, &err);
+	g_hash_table_unref(attrs);
+	if (err)
+		return kr_fail(err, "cannot search the keyring", why, whylen);
+	enum kr_status st = KR_OK;
+	if (!items) {
+		kr_why(why, whylen, "no keyring item for service '%s', account '%s'",
+		       rq->service, rq->account);
+		st = KR_NOTFOUND;
+	}
+	for (GList *l = items; l && st == KR_OK; l = l->next) {
+		if (secret_item_get_locked(l->data)) {
+			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+			st = KR_LOCKED;
+		}
+	}
+	for (GList *l = items; l && st == KR_OK; l = l->next)
+		if (!secret_item_delete_sync(l->data, NULL, &err))
+			st = kr_fail(err, "cannot delete the keyring item", why, whylen);
+	g_list_free_full(items, g_object_unref);
+	return st;
+}
+
+static enum kr_status kr_do(const struct kr_req *rq, SecretValue **value,
+                            char *why, size_t whylen)
+{
+	GError *err = NULL;
+	SecretService *svc = secret_service_open_sync(kr_service_get_type(), NULL,
+	                                              SECRET_SERVICE_NONE, NULL, &err);
+	if (!svc) {
+		enum kr_status st = kr_fail(err, "cannot connect to the D-Bus session bus",
+		                            why, whylen);
+		return st == KR_ERROR ? KR_NOBUS : st;
+	}
+	gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(svc));
+	if (!owner) {
+		kr_why(why, whylen, "no Secret Service on the D-Bus session bus "
+		       "(nothing owns org.freedesktop.secrets)");
+		g_object_unref(svc);
+		return KR_NOBUS;
+	}
+	g_free(owner);
+
+	enum kr_status st = KR_ERROR;
+	switch (rq->op) {
+	case KR_OP_PROBE: st = kr_do_probe(svc, why, whylen); break;
+	case KR_OP_STORE: st = kr_do_store(svc, rq, why, whylen); break;
+	case KR_OP_LOOKUP: st = kr_do_lookup(svc, rq, value, why, whylen); break;
+	case KR_OP_DELETE: st = kr_do_delete(svc, rq, why, whylen); break;
+	}
+	g_object_unref(svc);
+	return st;
+}
+
+NORETURN static void kr_helper(int fd, pid_t parent, const struct kr_req *rq)
+{
+	/* Never outlive the caller, whatever libsecret is stuck in. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
+	char why[KR_WHY_MAX] = "";
+	SecretValue *value = NULL;
+	struct kr_reply rep = { 0, 0, 0 };
+	rep.status = kr_do(rq, &value, why, sizeof(why));
+	rep.whylen = (uint32_t)strlen(why);
+	const gchar *p = NULL;
+	gsize n = 0;
+	if (value)
+		p = secret_value_get(value, &n);
+	rep.len = n;
+	if (write_full(fd, &rep, sizeof(rep)) == 0 && write_full(fd, why, rep.whylen) == 0)
+		(void)write_full(fd, p, n);
+	if (value) {
+		/* We hold the only reference: wipe libsecret's copy before it goes. */
+		secure_wipe((void *)p, n);
+		secret_value_unref(value);
+	}
+	_exit(0);
+}
+
+/* ======================================================= the caller side */
+
+static long long kr_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly n bytes before deadline: 0, -1 on EOF/error, -2 on timeout. */
+static int kr_read_by(int fd, void *buf, size_t n, long long deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		long long left = deadline - kr_now_ms();
+		if (left <= 0)
+			return -2;
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int r = poll(&pfd, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return -2;
+		ssize_t k = read(fd, (char *)buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* DBUS_SESSION_BUS_ADDRESS unset means no session bus, unless there is a
+ * systemd-style $XDG_RUNTIME_DIR/bus (glib uses that too).  Checked here so
+ * glib never autolaunches a bus through dbus-launch. */
+static int kr_have_session_bus(void)
+{
+	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+	if (addr && *addr)
+		return 1;
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	if (!rt || !*rt)
+		return 0;
+	char path[4096];
+	struct stat st;
+	if ((size_t)snprintf(path, sizeof(path), "%s/bus", rt) >= sizeof(path))
+		return 0;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **secret,
+                             size_t *len, char *why, size_t whylen)
+{
+	if (!kr_have_session_bus()) {
+		kr_why(why, whylen, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)");
+		return KR_NOBUS;
+	}
+	if (timeout_ms <= 0)
+		timeout_ms = KR_DEFAULT_TIMEOUT_MS;
+	long long deadline = kr_now_ms() + timeout_ms;
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		kr_why(why, whylen, "cannot talk to the keyring: pipe: %s", strerror(errno));
+		return KR_ERROR;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		kr_why(why, whylen, "cannot talk to the keyring: fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return KR_ERROR;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		kr_helper(p[1], parent, rq);
+	}
+	close(p[1]);
+
+	enum kr_status st = KR_ERROR;
+	struct kr_reply rep;
+	char rwhy[KR_WHY_MAX];
+	int r = kr_read_by(p[0], &rep, sizeof(rep), deadline);
+	if (r == 0 && (rep.whylen >= sizeof(rwhy) || rep.status < KR_OK || rep.status > KR_ERROR))
+		r = -1;
+	if (r == 0)
+		r = kr_read_by(p[0], rwhy, rep.whylen, deadline);
+	if (r == 0 && rep.len > KR_MAX_SECRET) {
+		kr_why(why, whylen, "keyring item for service '%s', account '%s' is larger "
+		       "than %u bytes", rq->service, rq->account, KR_MAX_SECRET);
+		st = KR_ERROR;
+	} else if (r == 0) {
+		rwhy[rep.whylen] = 0;
+		st = (enum kr_status)rep.status;
+		if (st != KR_OK)
+			kr_why(why, whylen, "%s", rwhy);
+		if (st == KR_OK && secret) {
+			char *s = secure_alloc((size_t)rep.len + 1);
+			r = kr_read_by(p[0], s, (size_t)rep.len, deadline);
+			if (r == 0) {
+				*secret = s;
+				*len = (size_t)rep.len;
+			} else {
+				secure_free(s);
+			}
+		}
+	}
+	if (r == -2) {
+		kr_why(why, whylen, "the Secret Service did not answer within %d ms", timeout_ms);
+		st = KR_TIMEOUT;
+	}
+	close(p[0]);
+
+	/* Its reply (if any) is in; nothing it might still do matters. */
+	kill(pid, SIGKILL);
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (r == -1) {
+		if (WIFSIGNALED(ws) && WTERMSIG(ws) != SIGKILL)
+			kr_why(why, whylen, "the keyring helper died of signal %d", WTERMSIG(ws));
+		else
+			kr_why(why, whylen, "the keyring helper failed without an answer");
+		st = KR_ERROR;
+	}
+	return st;
+}
+
+static int kr_bad_args(const char *service, const char *account, char *why, size_t whylen)
+{
+	if (!service || !*service || !account || !*account) {
+		kr_why(why, whylen, "keyring service and account must not be empty");
+		return 1;
+	}
+	if (!utf8_valid(service, strlen(service)) || !utf8_valid(account, strlen(account))) {
+		kr_why(why, whylen, "keyring service and account must be UTF-8");
+		return 1;
+	}
+	return 0;
+}
+
+enum kr_status kr_probe(int timeout_ms, char *why, size_t whylen)
+{
+	struct kr_req rq = { KR_OP_PROBE, NULL, NULL, NULL, 0 };
+	return kr_run(&rq, timeout_ms, NULL, NULL, why, whylen);
+}
+
+enum kr_status kr_store(const char *service, const char *account, const void *secret,
+                        size_t len, int timeout_ms, char *why, size_t whylen)
+{
+	if (kr_bad_args(service, account, why, whylen))
+		return KR_ERROR;
+	if (len > KR_MAX_SECRET || (len && !secret)) {
+		kr_why(why, whylen, "invalid secret for keyring item '%s' (at most %u bytes)",
+		       account, KR_MAX_SECRET);
+		return KR_ERROR;
+	}
+	struct kr_req rq = { KR_OP_STORE, service, account, secret, len };
+	return kr_run(&rq, timeout_ms, NULL, NULL, why, whylen);
+}
+
+enum kr_status kr_lookup(const char *service, const char *account, char **secret,
+                         size_t *len, int timeout_ms, char *why, size_t whylen)
+{
+	size_t dummy;
+	*secret = NULL;
+	if (!len)
+		len = &dummy;
+	*len = 0;
+	if (kr_bad_args(service, account, why, whylen))
+		return KR_ERROR;
+	struct kr_req rq = { KR_OP_LOOKUP, service, account, NULL, 0 };
+	return kr_run(&rq, timeout_ms, secret, len, why, whylen);
+}
+
+enum kr_status kr_delete(const char *service, const char *account, int timeout_ms,
+                         char *why, size_t whylen)
+{
+	if (kr_bad_args(service, account, why, whylen))
+		return KR_ERROR;
+	struct kr_req rq = { KR_OP_DELETE, service, account, NULL, 0 };
+	return kr_run(&rq, timeout_ms, NULL, NULL, why, whylen);
+}
+
+#else /* !CFG_APCORE_KEYRING */
+
+#define KR_DISABLED_MSG "keyring support was not compiled in (APCORE_KEYRING)"
+
+enum kr_status kr_probe(int timeout_ms, char *why, size_t whylen)
+{
+	(void)timeout_ms;
+	kr_why(why, whylen, KR_DISABLED_MSG);
+	return KR_DISABLED;
+}
+
+enum kr_status kr_store(const char *service, const char *account, const void *secret,
+                        size_t len, int timeout_ms, char *why, size_t whylen)
+{
+	(void)service, (void)account, (void)secret, (void)len, (void)timeout_ms;
+	kr_why(why, whylen, KR_DISABLED_MSG);
+	return KR_DISABLED;
+}
+
+enum kr_status kr_lookup(const char *service, const char *account, char **secret,
+                         size_t *len, int timeout_ms, char *why, size_t whylen)
+{
+	(void)service, (void)account, (void)timeout_ms;
+	*secret = NULL;
+	if (len)
+		*len = 0;
+	kr_why(why, whylen, KR_DISABLED_MSG);
+	return KR_DISABLED;
+}
+
+enum kr_status kr_delete(const char *service, const char *account, int timeout_ms,
+                         char *why, size_t whylen)
+{
+	(void)service, (void)account, (void)timeout_ms;
+	kr_why(why, whylen, KR_DISABLED_MSG);
+	return KR_DISABLED;
+}
+
+#endif
