@@ -63,7 +63,7 @@ endif
 ifeq ($(CONFIG_APCORE_AUTH_REDIS),y)
 LIBS += -lhiredis
 endif
-LIBS += $(LDLIBS)
+LIBS += -lm $(LDLIBS)
 
 # ---------------------------------------------------------------- sources
 LIBCOMMON_SRCS := $(wildcard libcommon/*.c)

@@ -398,6 +398,11 @@ static int cmd_get(int argc, char **argv, const struct opts *o)
 	struct jw w;
 
 	/* Resolve everything before printing anything: all or nothing. */
+	const char **tokens = xcalloc((size_t)argc, sizeof(char *));
+	for (int i = 0; i < argc; i++)
+		tokens[i] = config_value(&cfg, argv[i])->value;
+	sec_prefetch(c, tokens, (size_t)argc);
+	free(tokens);
 	if (o->json) {
 		jw_init(&w, &out, JSON_COMPACT);
 		jw_obj_begin(&w);
@@ -500,6 +505,12 @@ static int cmd_rekey(int argc, char **argv, const struct opts *o)
 	char **keys = xcalloc(cfg.n, sizeof(char *));
 	char **tokens = xcalloc(cfg.n, sizeof(char *));
 	int n = 0;
+
+	for (size_t i = 0; i < cfg.n; i++)
+		if (cfg.e[i].kind == CFG_SCALAR)
+			tokens[n++] = cfg.e[i].value;
+	sec_prefetch(c, (const char *const *)tokens, (size_t)n);
+	n = 0;
 
 	/* Decrypt and re-seal everything first; write only when all succeeded. */
 	for (size_t i = 0; i < cfg.n; i++) {

@@ -371,6 +371,10 @@ void sec_ctx_set_keyring_timeout(struct sec_ctx *c, int timeout_ms);
  * key is the config key: used in messages and bound into v3 tokens. */
 enum sec_status sec_resolve(struct sec_ctx *c, const char *key, const char *token,
                             char **plain, size_t *plen, char *msg, size_t msglen);
+/* Derive the keys of many v2 tokens at once on every core (each has its
+ * own salt, so this is the only sharing there is); sec_resolve then uses
+ * them.  Optional: a plain sec_resolve derives what it needs. */
+void sec_prefetch(struct sec_ctx *c, const char *const *tokens, size_t n);
 /* enc:v2: token of plain (UTF-8) with fresh salt and nonce. */
 char *sec_encrypt_v2(struct sec_ctx *c, const void *plain, size_t len);
 /* enc:v3: token bound to key; expires: seconds since the epoch, 0 = never. */

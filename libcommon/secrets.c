@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,21 @@ struct v1_key {
 	uint8_t key[AES256_KEY_LEN];
 };
 
+/* A v2 key derived ahead of time by sec_prefetch(). */
+struct v2_key {
+	uint8_t salt[V2_SALT_LEN];
+	uint8_t key[AES256_KEY_LEN];
+	int ok;
+};
+
 struct sec_ctx {
 	char *hostname, *user;        /* identity override, or NULL */
 	char *key_file;               /* master key file override, or NULL */
 	int kr_timeout_ms;
 	struct v1_key *v1;            /* secure_alloc()ed cache, up to 4 */
 	size_t nv1;
+	struct v2_key *v2;            /* secure_alloc()ed, from sec_prefetch */
+	size_t nv2;
 	uint8_t *master;              /* secure_alloc()ed, AES256_KEY_LEN */
 	char master_kid[17];
 	char *master_where;
@@ -88,6 +98,7 @@ void sec_ctx_free(struct sec_ctx *c)
 	free(c->key_file);
 	free(c->master_where);
 	secure_free(c->v1);
+	secure_free(c->v2);
 	secure_free(c->master);
 	free(c);
 }
@@ -178,13 +189,21 @@ static enum sec_status resolve_v2(struct sec_ctx *c, const char *key, const char
 		free(data);
 		return decrypt_failed(key, msg, msglen);
 	}
-	const char *pp = passphrase();
-	char *material = pp ? xstrdup(pp) : host_user(c);
 	uint8_t *k = secure_alloc(AES256_KEY_LEN);
-	int rc = crypto_pbkdf2_sha256(material, strlen(material), data, V2_SALT_LEN,
-	                              SEC_PBKDF2_V2_ITER, k, AES256_KEY_LEN);
-	secure_wipe(material, strlen(material));
-	free(material);
+	int rc = -1;
+	for (size_t i = 0; i < c->nv2 && rc; i++)
+		if (c->v2[i].ok && !memcmp(c->v2[i].salt, data, V2_SALT_LEN)) {
+			memcpy(k, c->v2[i].key, AES256_KEY_LEN);
+			rc = 0;
+		}
+	if (rc) {
+		const char *pp = passphrase();
+		char *material = pp ? xstrdup(pp) : host_user(c);
+		rc = crypto_pbkdf2_sha256(material, strlen(material), data, V2_SALT_LEN,
+		                          SEC_PBKDF2_V2_ITER, k, AES256_KEY_LEN);
+		secure_wipe(material, strlen(material));
+		free(material);
+	}
 	if (rc == 0)
 		rc = gcm_open(k, data + V2_SALT_LEN, len - V2_SALT_LEN, NULL, 0, plain, plen);
 	secure_free(k);
@@ -231,6 +250,67 @@ static enum sec_status resolve_v1(struct sec_ctx *c, const char *key, const char
 	}
 	free(data);
 	return ok ? SEC_OK : decrypt_failed(key, msg, msglen);
+}
+
+/* ------------------------------------------------------------- prefetch */
+
+struct prefetch {
+	struct v2_key *keys;
+	size_t n;
+	const char *material;
+	size_t next;          /* next job, taken atomically */
+};
+
+static void *prefetch_worker(void *arg)
+{
+	struct prefetch *p = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (i >= p->n)
+			return NULL;
+		struct v2_key *k = &p->keys[i];
+		k->ok = crypto_pbkdf2_sha256(p->material, strlen(p->material), k->salt, V2_SALT_LEN,
+		                             SEC_PBKDF2_V2_ITER, k->key, AES256_KEY_LEN) == 0;
+	}
+}
+
+void sec_prefetch(struct sec_ctx *c, const char *const *tokens, size_t n)
+{
+	/* Each v2 value has its own salt, so nothing can be shared; but the
+	 * derivations are independent, so use every core. */
+	secure_free(c->v2);
+	c->v2 = secure_alloc((n ? n : 1) * sizeof(*c->v2));
+	c->nv2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sec_format_of(tokens[i]) != SEC_FMT_V2)
+			continue;
+		uint8_t *data;
+		size_t len;
+		const char *body = tokens[i] + 7;
+		if (crypto_b64_decode_lenient(body, strlen(body), &data, &len) == 0) {
+			if (len >= V2_HDR)
+				memcpy(c->v2[c->nv2++].salt, data, V2_SALT_LEN);
+			free(data);
+		}
+	}
+	if (c->nv2 < 2)
+		return;  /* one derivation: resolve does it, no threads needed */
+	const char *pp = passphrase();
+	char *material = pp ? xstrdup(pp) : host_user(c);
+	struct prefetch p = { c->v2, c->nv2, material, 0 };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu < 1 ? 1 : (size_t)ncpu > c->nv2 ? c->nv2 : (size_t)ncpu;
+	pthread_t *tids = xcalloc(nthreads, sizeof(*tids));
+	size_t started = 0;
+	for (; started + 1 < nthreads; started++)
+		if (pthread_create(&tids[started], NULL, prefetch_worker, &p))
+			break;
+	prefetch_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	secure_wipe(material, strlen(material));
+	free(material);
 }
 
 /* ------------------------------------------------------------ master key */
