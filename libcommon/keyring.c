@@ -77,9 +77,9 @@ PRINTF(3, 4) static void kr_why(char *why, size_t whylen, const char *fmt, ...)
 #define KR_CONTENT_TYPE "text/plain"
 #define KR_MAX_SECRET (1u << 20)
 #define KR_WHY_MAX 512
-#define KR_PROMPT_MSG "the keyring is locked and unlocking it needs a prompt, " \
-	"which apcore never shows: unlock the default collection (log in to the " \
-	"desktop session) and retry"
+#define KR_PROMPT_MSG "the keyring is locked (or has no default collection) and " \
+	"needs an interactive prompt, which apcore never shows: unlock it in the " \
+	"desktop session (e.g. log in there) and retry"
 
 enum kr_opcode { KR_OP_PROBE, KR_OP_STORE, KR_OP_LOOKUP, KR_OP_DELETE };
 
@@ -99,9 +99,11 @@ struct kr_reply {
 
 /* ================================================ the helper process side */
 
-/* Lookup and delete: service and username, any schema name (xdg:schema). */
+/* Lookup and delete: service and username, any schema name (xdg:schema).
+ * The name is never sent (DONT_MATCH_NAME) and items are stored without a
+ * schema. */
 static const SecretSchema kr_match_schema = {
-	.name = "org.freedesktop.Secret.Generic",
+	.name = "org.apcore.KeyringMatch",
 	.flags = SECRET_SCHEMA_DONT_MATCH_NAME,
 	.attributes = {
 		{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
@@ -332,6 +334,14 @@ NORETURN static void kr_helper(int fd, pid_t parent, const struct kr_req *rq)
 	/* Never outlive the caller, whatever libsecret is stuck in. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(1);
+	/* The caller's handlers are not ours to run (GDBus raises SIGTERM
+	 * when the bus goes away). */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	char why[KR_WHY_MAX] = "";
 	SecretValue *value = NULL;
 	struct kr_reply rep = { 0, 0, 0 };

@@ -61,7 +61,7 @@ int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen)
 	struct strbuf sb = STRBUF_INIT;
 	char chunk[65536];
 
-	sb_grow(&sb, 0);
+	sb_add(&sb, "", 0);  /* NUL-terminated even when empty */
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0) {

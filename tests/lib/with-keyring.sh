@@ -5,8 +5,8 @@
 #
 # Starts a private dbus-daemon (no service activation) and a gnome-keyring
 # secrets daemon whose "login" collection is the default one, under a temp
-# HOME and XDG_* tree; runs CMD with DBUS_SESSION_BUS_ADDRESS, HOME and
-# XDG_* pointing there and exits with CMD's status.  Both daemons are ended
+# HOME and XDG_* tree; runs CMD with DBUS_SESSION_BUS_ADDRESS, HOME, XDG_*
+# and TMPDIR pointing there and exits with CMD's status.  Both daemons are ended
 # by PID and the tree is removed whatever happens.
 #
 # CMD also sees APCORE_TEST_KEYRING=1.  With --locked the wrapper first
@@ -29,6 +29,7 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/apcore-keyring.XXXXXX") || exit 125
 dbus_pid=
 gk_pid=
+cmd_pid=
 
 cleanup()
 {
@@ -40,10 +41,16 @@ cleanup()
 	done
 	rm -rf "$T"
 }
+# A signal goes on to CMD; the EXIT trap then ends the daemons.
+on_signal()
+{
+	[ -z "$cmd_pid" ] || kill -"$1" "$cmd_pid" 2>/dev/null
+	exit "$2"
+}
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal HUP 129' HUP
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
 
 fail()
 {
@@ -54,9 +61,10 @@ fail()
 	exit 125
 }
 
-mkdir -m 700 "$T/home" "$T/run" "$T/config" "$T/data" "$T/cache" || fail "cannot create $T"
+mkdir -m 700 "$T/home" "$T/run" "$T/config" "$T/data" "$T/cache" "$T/tmp" ||
+	fail "cannot create $T"
 export HOME="$T/home" XDG_RUNTIME_DIR="$T/run" XDG_CONFIG_HOME="$T/config" \
-	XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache"
+	XDG_DATA_HOME="$T/data" XDG_CACHE_HOME="$T/cache" TMPDIR="$T/tmp"
 # Nothing here may reach a real session, a display or a prompter.
 unset DBUS_SESSION_BUS_ADDRESS DISPLAY WAYLAND_DISPLAY GNOME_KEYRING_CONTROL \
 	SSH_AUTH_SOCK XDG_SESSION_ID XDG_DATA_DIRS XDG_CONFIG_DIRS
@@ -108,19 +116,19 @@ gnome-keyring-daemon --foreground --unlock --components=secrets \
 	<"$T/pw" >"$T/gk.log" 2>&1 &
 gk_pid=$!
 
-bus_call()  # DEST PATH METHOD [ARGS...]: print the reply
+secrets_call()  # OBJECT METHOD [ARGS...]: print the reply
 {
-	d=$1 p=$2 m=$3
-	shift 3
+	obj=$1 method=$2
+	shift 2
 	dbus-send --session --print-reply=literal --reply-timeout=2000 \
-		--dest="$d" "$p" "$m" "$@" 2>/dev/null
+		--dest=org.freedesktop.secrets "$obj" "$method" "$@" 2>/dev/null
 }
 
-default_collection()
+default_collection()  # sets coll
 {
-	coll=$(bus_call org.freedesktop.secrets /org/freedesktop/secrets \
+	coll=$(secrets_call /org/freedesktop/secrets \
 		org.freedesktop.Secret.Service.ReadAlias string:default) || return 1
-	coll=$(echo $coll)
+	coll=$(printf '%s' "$coll" | tr -d ' \n')
 	[ -n "$coll" ] && [ "$coll" != "/" ]
 }
 poll default_collection || fail "gnome-keyring-daemon did not provide a default collection"
@@ -129,10 +137,9 @@ if [ $locked -eq 1 ]; then
 	printf 'seed' | secret-tool store --label="apcore test seed" \
 		application "Python keyring library" service apcore-test username locked ||
 		fail "cannot store the seed item"
-	bus_call org.freedesktop.secrets /org/freedesktop/secrets \
-		org.freedesktop.Secret.Service.Lock "array:objpath:$coll" >/dev/null ||
-		fail "cannot lock $coll"
-	state=$(bus_call org.freedesktop.secrets "$coll" org.freedesktop.DBus.Properties.Get \
+	secrets_call /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
+		"array:objpath:$coll" >/dev/null || fail "cannot lock $coll"
+	state=$(secrets_call "$coll" org.freedesktop.DBus.Properties.Get \
 		string:org.freedesktop.Secret.Collection string:Locked)
 	case $state in
 	*true*) ;;
@@ -144,5 +151,14 @@ else
 fi
 export APCORE_TEST_KEYRING=1
 
-"$@"
-exit $?
+# In the background so that a signal to us is handled at once (the shell
+# defers traps until a foreground command ends); stdin passed on by hand
+# (an asynchronous command's stdin is otherwise /dev/null).
+exec 3<&0
+"$@" 0<&3 3<&- &
+cmd_pid=$!
+exec 3<&-
+wait "$cmd_pid"
+rc=$?
+cmd_pid=
+exit $rc
