@@ -60,7 +60,10 @@ for t in tests/*.test; do
 	[ -f "$t" ] || continue
 	name=${t##*/}
 	selected "$name" || continue
-	bash "$t" > "$log" 2>&1
+	case $name in
+	*-keyring.test) sh tests/lib/with-keyring.sh bash "$t" > "$log" 2>&1 ;;
+	*) bash "$t" > "$log" 2>&1 ;;
+	esac
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "FAIL: $name exited with status $rc" >> "$log"

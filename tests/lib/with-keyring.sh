@@ -10,7 +10,8 @@
 # by PID and the tree is removed whatever happens.
 #
 # CMD also sees APCORE_TEST_KEYRING=1.  With --locked the wrapper first
-# stores one item (service apcore-test, username locked, secret "seed")
+# stores items (service apcore-test, username locked; service apcore-cli,
+# username locked.seed; secret "seed")
 # and then locks the default collection; CMD sees APCORE_TEST_KEYRING_LOCKED=1.
 #
 # Exit status: CMD's, or 125 when the keyring could not be set up.
@@ -136,6 +137,10 @@ poll default_collection || fail "gnome-keyring-daemon did not provide a default 
 if [ $locked -eq 1 ]; then
 	printf 'seed' | secret-tool store --label="apcore test seed" \
 		application "Python keyring library" service apcore-test username locked ||
+		fail "cannot store the seed item"
+	# The same under the reference's service, for apcore-encrypt's keyring: tests.
+	printf 'seed' | secret-tool store --label="apcore test seed" \
+		application "Python keyring library" service apcore-cli username locked.seed ||
 		fail "cannot store the seed item"
 	secrets_call /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
 		"array:objpath:$coll" >/dev/null || fail "cannot lock $coll"
