@@ -3,11 +3,12 @@
  *
  * What is accepted: one document whose top level is a mapping (an empty
  * file, comments only, or a plain null such as "---" or "~" give no
- * entries); keys that are scalars without '.', control characters or NUL,
- * and unique within their mapping; at most CFG_MAX_DEPTH nested
- * collections, CFG_MAX_ENTRIES entries and CFG_MAX_BYTES of key and value
- * text after aliases are expanded (a few lines of nested aliases can
- * otherwise expand exponentially, and an alias may even contain itself).
+ * entries); keys that are non-empty scalars without '.', control
+ * characters or NUL, and unique within their mapping.  Limits: MAX_NODES
+ * values in the file (libyaml's document holds them all), MAX_DEPTH nested
+ * collections, and, once aliases are expanded, MAX_ENTRIES entries and
+ * MAX_BYTES of key and value text (a few lines of nested aliases can
+ * expand exponentially, and an alias may even contain itself).
  * Merge keys ("<<") are rejected: libyaml does not apply them, and
  * flattening "<<" as an ordinary key would silently give wrong entries.
  * Keys are checked in every mapping, including those inside sequences,
@@ -58,9 +59,10 @@
 #include <string.h>
 #include <yaml.h>
 
-#define CFG_MAX_DEPTH 64
-#define CFG_MAX_ENTRIES 100000
-#define CFG_MAX_BYTES (64u << 20)
+#define MAX_DEPTH 64
+#define MAX_ENTRIES 100000
+#define MAX_BYTES (64u << 20)
+#define MAX_NODES 1000000  /* libyaml holds ~150 bytes per node */
 #define CKPT_SHIFT 8   /* one character-to-byte checkpoint per 256 chars */
 
 /* A scalar token that is a mapping key or value (char indices). */
@@ -107,15 +109,18 @@ PRINTF(4, 5) static int fail(struct loader *ld, int line, int col, const char *f
 	return -1;
 }
 
-/* A key for a message: at most 40 bytes, control characters as '?'. */
+/* A key for a message: at most 40 bytes, cut at a character boundary,
+ * control characters as '?'. */
 static const char *show(const yaml_node_t *k, char out[48])
 {
-	size_t n = k->data.scalar.length, i;
-	for (i = 0; i < n && i < 40; i++) {
-		unsigned char ch = k->data.scalar.value[i];
-		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	strcpy(out + i, n > 40 ? "..." : "");
+	const unsigned char *s = k->data.scalar.value;
+	size_t n = k->data.scalar.length, cut = n, i;
+	if (cut > 40)
+		for (cut = 40; cut && (s[cut] & 0xc0) == 0x80; cut--)
+			;
+	for (i = 0; i < cut; i++)
+		out[i] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
+	strcpy(out + i, cut < n ? "..." : "");
 	return out;
 }
 
@@ -163,8 +168,6 @@ static void build_checkpoints(struct loader *ld)
 		;
 	if (i == len)
 		return;  /* ASCII: character index == byte offset */
-	if (len >= 3 && t[0] == 0xef && t[1] == 0xbb && t[2] == 0xbf)
-		ld->bom = 3;
 	for (i = ld->bom; i < len; i++)
 		nchars += (t[i] & 0xc0) != 0x80;
 	ld->nckpt = (nchars >> CKPT_SHIFT) + 1;
@@ -220,16 +223,18 @@ static int parser_fail(struct loader *ld, const yaml_parser_t *p)
 	}
 }
 
-/* Second pass with libyaml's scanner: the scalar tokens that are mapping
+/* A pass with libyaml's scanner alone: the scalar tokens that are mapping
  * keys or values (their marks exclude the anchor and tag that node marks
- * include), where tags are, and aliases used as keys (the document API
- * resolves an alias to its node and loses where it was). */
+ * include), where tags are, aliases used as keys (the document API
+ * resolves an alias to its node and loses where it was), and a first
+ * bound on nesting. */
 static int scan_tokens(struct loader *ld)
 {
 	yaml_parser_t p;
 	yaml_token_t t;
 	yaml_token_type_t prev = YAML_NO_TOKEN;
-	int rc = 0;
+	int rc = 0, depth = 0;
+	size_t nodes = 0;
 
 	if (!yaml_parser_initialize(&p))
 		return fail(ld, 0, 0, "out of memory");
@@ -240,7 +245,20 @@ static int scan_tokens(struct loader *ld)
 			break;
 		}
 		yaml_token_type_t type = t.type;
-		if (type == YAML_ALIAS_TOKEN && prev == YAML_KEY_TOKEN) {
+		int opens = type == YAML_BLOCK_SEQUENCE_START_TOKEN ||
+		            type == YAML_BLOCK_MAPPING_START_TOKEN ||
+		            type == YAML_FLOW_SEQUENCE_START_TOKEN ||
+		            type == YAML_FLOW_MAPPING_START_TOKEN;
+		if ((opens || type == YAML_SCALAR_TOKEN) && ++nodes > MAX_NODES) {
+			rc = fail(ld, MARK(t.start_mark), "more than %d values", MAX_NODES);
+		} else if (opens) {
+			if (++depth > MAX_DEPTH)
+				rc = fail(ld, MARK(t.start_mark), "nested deeper than %d levels",
+				          MAX_DEPTH);
+		} else if (type == YAML_BLOCK_END_TOKEN || type == YAML_FLOW_SEQUENCE_END_TOKEN ||
+		           type == YAML_FLOW_MAPPING_END_TOKEN) {
+			depth--;
+		} else if (type == YAML_ALIAS_TOKEN && prev == YAML_KEY_TOKEN) {
 			rc = fail(ld, MARK(t.start_mark), "an alias cannot be a mapping key");
 		} else if (type == YAML_SCALAR_TOKEN &&
 		           (prev == YAML_KEY_TOKEN || prev == YAML_VALUE_TOKEN)) {
@@ -398,7 +416,8 @@ static int check_keys(struct loader *ld, const yaml_node_t *map)
 			first = refs[i - 1].i;
 			second = refs[i].i;
 		}
-		while (i + 1 < n && refs[i + 1].n == refs[i].n && !memcmp(refs[i + 1].s, refs[i].s, refs[i].n))
+		while (i + 1 < n && refs[i + 1].n == refs[i].n &&
+		       !memcmp(refs[i + 1].s, refs[i].s, refs[i].n))
 			i++;
 	}
 	free(refs);
@@ -411,15 +430,15 @@ static int check_keys(struct loader *ld, const yaml_node_t *map)
 	            show(k2, shown), p1.line, p1.col);
 }
 
-/* Check every collection reachable from n once, at most CFG_MAX_DEPTH
+/* Check every collection reachable from n once, at most MAX_DEPTH
  * deep. */
 static int check_tree(struct loader *ld, yaml_node_t *n, int depth)
 {
 	size_t idx = (size_t)(n - ld->doc.nodes.start);
 	if (n->type == YAML_SCALAR_NODE || ld->seen[idx])
 		return 0;
-	if (depth > CFG_MAX_DEPTH)
-		return fail(ld, MARK(n->start_mark), "nested deeper than %d levels", CFG_MAX_DEPTH);
+	if (depth > MAX_DEPTH)
+		return fail(ld, MARK(n->start_mark), "nested deeper than %d levels", MAX_DEPTH);
 	ld->seen[idx] = 1;
 	if (n->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
@@ -442,9 +461,9 @@ static int add_entry(struct loader *ld, const struct strbuf *key, const yaml_nod
 	struct cfg *c = ld->c;
 	struct cfg_entry e = { 0 };
 
-	if (c->n >= CFG_MAX_ENTRIES)
-		return fail(ld, kp->line, kp->col, "more than %d keys after expanding aliases",
-		            CFG_MAX_ENTRIES);
+	if (c->n >= MAX_ENTRIES)
+		return fail(ld, kp->line, kp->col, "more than %d entries after flattening",
+		            MAX_ENTRIES);
 	if (v->type == YAML_SCALAR_NODE) {
 		struct spos p = scalar_pos(ld, v);
 		e.start = p.start;
@@ -464,9 +483,9 @@ static int add_entry(struct loader *ld, const struct strbuf *key, const yaml_nod
 		e.kind = v->type == YAML_SEQUENCE_NODE ? CFG_SEQ : CFG_MAP;
 	}
 	size_t vlen = e.kind == CFG_SCALAR ? v->data.scalar.length + 1 : 0;
-	if (key->len + 1 + vlen > CFG_MAX_BYTES - ld->bytes)
+	if (key->len + 1 + vlen > MAX_BYTES - ld->bytes)
 		return fail(ld, kp->line, kp->col, "more than %u bytes of keys and values after "
-		            "expanding aliases", CFG_MAX_BYTES);
+		            "flattening", MAX_BYTES);
 	ld->bytes += key->len + 1 + vlen;
 
 	e.key = xstrndup(key->buf, key->len);
@@ -496,16 +515,16 @@ static int flatten(struct loader *ld, const yaml_node_t *map, struct strbuf *key
 		if (memchr(k->data.scalar.value, '.', klen))
 			return fail(ld, kp.line, kp.col, "key '%s' contains '.'; nest it instead",
 			            show(k, shown));
-		if (klen + 1 > CFG_MAX_BYTES - key->len)
-			return fail(ld, kp.line, kp.col, "key longer than %u bytes after expanding "
-			            "aliases", CFG_MAX_BYTES);
+		if (klen + 1 > MAX_BYTES - key->len)
+			return fail(ld, kp.line, kp.col, "key longer than %u bytes after "
+			            "flattening", MAX_BYTES);
 		if (mark)
 			sb_putc(key, '.');
 		sb_add(key, k->data.scalar.value, klen);
 		if (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top > v->data.mapping.pairs.start) {
-			if (depth >= CFG_MAX_DEPTH)
+			if (depth >= MAX_DEPTH)
 				rc = fail(ld, kp.line, kp.col, "nested deeper than %d levels (a recursive "
-				          "alias?)", CFG_MAX_DEPTH);
+				          "alias?)", MAX_DEPTH);
 			else
 				rc = flatten(ld, v, key, depth + 1);
 		} else {
@@ -526,11 +545,17 @@ static int load(struct loader *ld)
 	yaml_document_t extra;
 	int line, col, rc;
 
+	if (c->len >= 3 && !memcmp(c->text, "\xef\xbb\xbf", 3))
+		ld->bom = 3;
 	if (!utf8_valid(c->text, c->len)) {
 		pos_of(ld, utf8_bad_offset(c->text, c->len), &line, &col);
 		return fail(ld, line, col, "invalid UTF-8");
 	}
 	build_checkpoints(ld);
+	/* Tokens first: libyaml's scanner slows down quadratically with flow
+	 * nesting, and this pass stops at the depth limit. */
+	if (scan_tokens(ld))
+		return -1;
 
 	if (!yaml_parser_initialize(&p))
 		return fail(ld, 0, 0, "out of memory");
@@ -551,7 +576,7 @@ static int load(struct loader *ld)
 		rc = fail(ld, MARK(extra.start_mark), "more than one document");
 	yaml_document_delete(&extra);
 	yaml_parser_delete(&p);
-	if (rc || scan_tokens(ld))
+	if (rc)
 		return -1;
 
 	yaml_node_t *root = yaml_document_get_root_node(&ld->doc);

@@ -7,11 +7,14 @@
  * (plus whatever a UTC offset moves past either end).
  */
 
+#include "config.h"
 #include "libcommon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,42 +54,85 @@ const char *ident_kdf_user(void)
 	return u ? u : "unknown";
 }
 
-/* pw_name of the real uid into buf, or 0 when there is no entry. */
-static int passwd_name(char *buf, size_t len)
+/* The passwd name of uid into buf; 0 when there is none.  A static glibc
+ * still loads the NSS modules nsswitch.conf names, which are built for the
+ * shared one: libnss_systemd crashes there on a uid /etc/passwd lacks.  So
+ * a static build reads /etc/passwd alone. */
+static int passwd_name(uid_t uid, char *buf, size_t len)
 {
 	long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t sz = hint > 0 ? (size_t)hint : 1024;
+	size_t sz = hint > 0 && hint < (1 << 20) ? (size_t)hint : 1024;
 	struct passwd pw, *res = NULL;
 	char *tmp = NULL;
-	int rc;
+	int found = 0;
 
-	for (;;) {
-		tmp = xrealloc(tmp, sz);
-		rc = getpwuid_r(getuid(), &pw, tmp, sz, &res);
-		if (rc != ERANGE || sz >= (1u << 20))
-			break;
-		sz *= 2;
+	if (CFG_STATIC) {
+		FILE *f = fopen("/etc/passwd", "re");
+		if (f) {
+			sz = 1 << 14;
+			tmp = xmalloc(sz);
+			while (fgetpwent_r(f, &pw, tmp, sz, &res) == 0)
+				if (res->pw_uid == uid) {
+					found = 1;
+					break;
+				}
+			fclose(f);
+		}
+	} else {
+		int rc;
+		for (;;) {
+			tmp = xrealloc(tmp, sz);
+			rc = getpwuid_r(uid, &pw, tmp, sz, &res);
+			if (rc != ERANGE || sz >= (1u << 20))
+				break;
+			sz *= 2;
+		}
+		found = rc == 0 && res;
 	}
-	int found = rc == 0 && res && res->pw_name && res->pw_name[0];
+	found = found && res->pw_name && res->pw_name[0];
 	if (found)
 		copy_trunc(buf, len, res->pw_name);
 	free(tmp);
 	return found;
 }
 
+/* getlogin(): glibc asks NSS for the name of the audit login uid, else
+ * looks up the terminal on stdin in utmp.  A static build (see above)
+ * looks the login uid up in /etc/passwd and skips utmp. */
+static int login_name(char *buf, size_t len)
+{
+	if (!CFG_STATIC) {
+		char login[LOGIN_NAME_MAX + 1];
+		/* getlogin_r returns an error number instead of setting errno. */
+		if (getlogin_r(login, sizeof(login)) != 0 || !login[0])
+			return 0;
+		copy_trunc(buf, len, login);
+		return 1;
+	}
+	char text[32];
+	int fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read_full(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(text, &end, 10);
+	if (errno || end == text || (uid_t)uid != uid || (uid_t)uid == (uid_t)-1)
+		return 0;
+	return passwd_name((uid_t)uid, buf, len);
+}
+
 const char *ident_audit_user(char *buf, size_t len)
 {
-	char login[LOGIN_NAME_MAX + 1];
 	const char *env;
 
 	if (!len)
 		return "";
-	/* getlogin_r returns an error number instead of setting errno. */
-	if (getlogin_r(login, sizeof(login)) == 0 && login[0]) {
-		copy_trunc(buf, len, login);
-		return buf;
-	}
-	if (passwd_name(buf, len))
+	if (login_name(buf, len) || passwd_name(getuid(), buf, len))
 		return buf;
 	if ((env = getenv("USER")) && *env)
 		copy_trunc(buf, len, env);

@@ -104,7 +104,9 @@ TEST(audit_user_login_or_passwd)
 
 /* In a child with no login name (stdin not a tty, loginuid unset) and a
  * uid without a passwd entry, the chain falls through to the environment.
- * Needs root for setuid(); prints the results, one per line. */
+ * Needs root for setuid(); prints the results, one per line.  (No NSS
+ * lookup here of a uid that has no entry: a static glibc crashes in
+ * libnss_systemd on that.) */
 static void audit_env_child(int fd)
 {
 	static const char *cases[][2] = {
@@ -117,8 +119,6 @@ static void audit_env_child(int fd)
 		_exit(3);
 	if (setgid(54321) != 0 || setuid(54321) != 0)
 		_exit(2);
-	if (getpwuid(54321) != NULL || getlogin() != NULL)
-		_exit(4);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		env("USER", cases[i][0]);
 		env("USERNAME", cases[i][1]);
@@ -133,6 +133,17 @@ TEST(audit_user_env_fallbacks)
 {
 	if (geteuid() != 0) {
 		printf("# skipped: needs root to drop to a uid without a passwd entry\n");
+		return;
+	}
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int taken = 0;
+	while (f && (pw = fgetpwent(f)))
+		taken |= pw->pw_uid == 54321;
+	if (f)
+		fclose(f);
+	if (taken) {
+		printf("# skipped: uid 54321 has a passwd entry\n");
 		return;
 	}
 	int p[2];
@@ -150,7 +161,8 @@ TEST(audit_user_env_fallbacks)
 	close(p[0]);
 	int st;
 	waitpid(pid, &st, 0);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (!CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		printf("#   child status %#x\n", st);
 	/* USER, then USERNAME, empty values skipped, then "unknown". */
 	CHECK_STR(out, "alice\nbob\nbob\nunknown\nunknown\nalice\n");
 }
