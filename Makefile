@@ -72,7 +72,7 @@ LIBCOMMON_OBJS := $(LIBCOMMON_SRCS:%.c=$(OBJ)/%.o)
 APPLET_SRCS := applets/apcore.c
 APPLET_SRCS += $(if $(CONFIG_APCORE_ENCRYPT),applets/encrypt.c)
 APPLET_SRCS += $(if $(CONFIG_APCORE_AUDIT),applets/audit.c)
-APPLET_SRCS += $(if $(CONFIG_APCORE_AUTH),applets/auth.c)
+APPLET_SRCS += $(if $(CONFIG_APCORE_AUTH),applets/auth.c $(wildcard applets/auth/*.c))
 APPLET_SRCS += $(if $(CONFIG_APCORE_SANDBOX),applets/sandbox.c $(wildcard applets/sandbox/*.c))
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(OBJ)/%.o)
 
@@ -127,8 +127,8 @@ $(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/libcommon.a $(CJSON_OBJ) $(F
 unit: $(UNIT_BINS)
 
 # ---------------------------------------------------------------- checks
-check: all unit
-	APCORE=$(abspath $(BIN)) UNITDIR=$(abspath $(O)/tests) O=$(abspath $(O)) \
+check: all unit fuzz
+	APCORE=$(abspath $(BIN)) UNITDIR=$(abspath $(O)/tests) O=$(abspath $(O)) FUZZDIR=$(abspath $(O)/fuzz) \
 		SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS)
 
 test-configs:
@@ -172,3 +172,32 @@ FORCE:
 	allyesconfig defconfig savedefconfig install clean distclean FORCE
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets tests/fuzz/fuzz_*.c over all of libcommon, built with
+# clang; `make fuzz` builds them, `make fuzz-run FUZZ_SECONDS=N` runs each
+# from its seed corpus in tests/fuzz/corpus/NAME (make check runs them too).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -DAPCORE_VERSION='"$(VERSION)"' -Iinclude -I$(O) $(KEYRING_CFLAGS)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIBCOMMON_SRCS) $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIBCOMMON_SRCS) $(filter-out -static,$(LIBS)) $(if $(CJSON_OBJ),-lcjson)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_BINS); do \
+		n=$${f##*/fuzz_}; mkdir -p $(O)/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(O)/fuzz/corpus-$$n $$seeds \
+			> $(O)/fuzz/$$n.log 2>&1 || { tail -40 $(O)/fuzz/$$n.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(O)/fuzz/$$n.log; \
+	done
+
+.PHONY: fuzz fuzz-run
