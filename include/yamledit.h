@@ -10,9 +10,14 @@
 /* Set dotted_key (auth.api_key: mapping auth, key api_key) to the string
  * value in the YAML text: an existing scalar or alias is replaced where it
  * is written (its anchor and tag kept), a missing key is added after its
- * mapping's last entry, missing mappings are created.  Every other byte of
- * text is kept.  The result is parsed again and compared node by node with
- * the input before it is returned.
+ * mapping's last entry, missing mappings (or an empty value on the path)
+ * are created.  Every other byte of text is kept.  The result is parsed
+ * again and compared node by node with the input before it is returned.
+ * Refused with a reason: a value that is a mapping or sequence, a path
+ * through a scalar, sequence or alias, a node an alias elsewhere shares,
+ * non-string tags, duplicate keys or keys containing '.' on the path,
+ * several documents, parse errors, invalid UTF-8.  Messages name the key,
+ * never the value.
  * Returns 0 and a new heap text in *out (NUL-terminated), or -1 with a
  * one-line "NAME:LINE:COL: reason" (or "NAME: reason") in err. */
 int yedit_set(const char *name, const char *text, size_t len, const char *dotted_key,

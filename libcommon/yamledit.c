@@ -19,6 +19,19 @@
  *   alias    the "*name" text.
  *   mapping  block: its first key (or its properties) to the next token at
  *            a lower indentation; flow: '{' (or properties) to after '}'.
+ *
+ * Policy.  A value is replaced from its scalar token (properties kept) to
+ * its end; a | or > scalar up to its last content line, its header comment
+ * kept.  An alias value is replaced by the scalar where the alias is.  A
+ * new key goes on a line of its own after the whole value of the
+ * mapping's last entry, at the siblings' column; new parents are indented
+ * by the file's own step.  In flow mappings ", k: v" goes after the last
+ * value.  An empty value on the path becomes the new mapping.  Refused:
+ * editing a node that an alias elsewhere names (or anything inside one),
+ * a path through an alias, non-string tags, duplicate or dotted keys on
+ * the path, a new parent where a merge key (<<) could hold it, more than
+ * one document.  New values are plain only in block context and from a
+ * conservative set, double-quoted otherwise.
  */
 
 #include "libcommon.h"
@@ -76,6 +89,10 @@ static void seterr(char *err, size_t errlen, const char *name, size_t line, size
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One line, whatever a tag (%0A) or key in the file holds. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			*p = '?';
 	if (line)
 		snprintf(err, errlen, "%s:%zu:%zu: %s", name, line, col, msg);
 	else
@@ -151,6 +168,25 @@ static size_t line_after(const struct ydoc *d, size_t e)
 	if (e < d->len && d->text[e] == '\n')
 		e++;
 	return e;
+}
+
+/* The header line of a block scalar whose | or > is at byte s: *ind after
+ * its chomping and indentation indicators, *hend at its line break (or
+ * len); returns the chomping indicator ('+', '-' or 0). */
+static char block_header(const struct ydoc *d, size_t s, size_t *ind, size_t *hend)
+{
+	const char *t = d->text;
+	char chomp = 0;
+	size_t h;
+
+	for (h = s + 1; h < d->len && (t[h] == '+' || t[h] == '-' || (t[h] >= '0' && t[h] <= '9')); h++)
+		if (t[h] == '+' || t[h] == '-')
+			chomp = t[h];
+	*ind = h;
+	while (h < d->len && !is_brk(t[h]))
+		h++;
+	*hend = h;
+	return chomp;
 }
 
 /* ------------------------------------------------------- the tree */
@@ -755,16 +791,10 @@ static ssize_t ins_after(const struct ydoc *d, int i)
 	size_t e = doc_byte(d, x->end), q, p;
 	if (x->type == N_SCALAR &&
 	    (x->style == YAML_LITERAL_SCALAR_STYLE || x->style == YAML_FOLDED_SCALAR_STYLE)) {
-		size_t s = x->start, h, hend;
-		char chomp = 0;
+		size_t s = x->start, ind, hend;
 		if (x->anchor || x->tag)
 			scalar_token_start(d, x->end, &s);
-		for (h = doc_byte(d, s) + 1; h < d->len && (t[h] == '+' || t[h] == '-' ||
-		                                              (t[h] >= '0' && t[h] <= '9')); h++)
-			if (t[h] == '+' || t[h] == '-')
-				chomp = t[h];
-		for (hend = h; hend < d->len && !is_brk(t[hend]); hend++)
-			;
+		char chomp = block_header(d, doc_byte(d, s), &ind, &hend);
 		/* q: the end of its last content line (hend if none) */
 		for (q = e; q > hend && (is_blank(t[q - 1]) || is_brk(t[q - 1])); q--)
 			;
@@ -888,14 +918,22 @@ static int edit_replace(struct edit *ed, const struct ydoc *d, int flow, char *e
 	}
 	ed->a = doc_byte(d, s);
 	ed->b = doc_byte(d, x->end);
+	if (!flow) {
+		/* libyaml takes a block scalar that starts a line at or left of
+		 * its key's column ("k:\n|\n  text"); a plain or quoted scalar
+		 * there would start a new entry, so it is indented. */
+		size_t ls = ed->a, indent = map_indent(d, x->parent);
+		while (ls > 0 && t[ls - 1] == ' ')
+			ls--;
+		if ((ls == 0 || is_brk(t[ls - 1])) && ed->a - ls <= indent)
+			for (size_t k = ed->a - ls; k < indent + doc_step(d); k++)
+				sb_putc(&ed->rep, ' ');
+	}
 	if (x->type == N_SCALAR &&
 	    (x->style == YAML_LITERAL_SCALAR_STYLE || x->style == YAML_FOLDED_SCALAR_STYLE)) {
 		/* Header: indicator, chomping/indentation digits, blanks, comment. */
-		size_t ind = ed->a + 1, hend, cs, ce, e = ed->b;
-		while (ind < d->len && (t[ind] == '+' || t[ind] == '-' || (t[ind] >= '0' && t[ind] <= '9')))
-			ind++;
-		for (hend = ind; hend < d->len && !is_brk(t[hend]); hend++)
-			;
+		size_t ind, hend, cs, ce, e = ed->b;
+		block_header(d, ed->a, &ind, &hend);
 		for (cs = ind; cs < hend && is_blank(t[cs]); cs++)
 			;
 		for (ce = hend; ce > cs && (is_blank(t[ce - 1])); ce--)
@@ -976,14 +1014,12 @@ static int plan_edit(struct edit *ed, const struct ydoc *d, char *err, size_t er
 	}
 	x = &d->n[ed->w.node];
 	flow = x->parent >= 0 && d->n[x->parent].style == YAML_FLOW_MAPPING_STYLE;
-	if (check_unshared(d, ed, err, errlen))
-		return -1;
-	switch (ed->w.end) {
-	case W_FOUND:
-		if (x->type == N_MAP || x->type == N_SEQ) {
+	if (ed->w.end == W_FOUND) {
+		const struct ynode *v = &d->n[deref(d, ed->w.node)];
+		if (v->type == N_MAP || v->type == N_SEQ) {
 			seterr(err, errlen, d->name, x->line + 1, x->col + 1,
 			       "%s is a %s, not a scalar value", ed->pa->key,
-			       x->type == N_MAP ? "mapping" : "sequence");
+			       v->type == N_MAP ? "mapping" : "sequence");
 			return -1;
 		}
 		if (x->type == N_SCALAR && !tag_is_string(x->tag)) {
@@ -992,6 +1028,11 @@ static int plan_edit(struct edit *ed, const struct ydoc *d, char *err, size_t er
 			       ed->pa->key, x->tag);
 			return -1;
 		}
+	}
+	if (check_unshared(d, ed, err, errlen))
+		return -1;
+	switch (ed->w.end) {
+	case W_FOUND:
 		return edit_replace(ed, d, flow, err, errlen);
 	case W_MISSING:
 		if (ed->w.k + 1 < ed->pa->n && has_merge_key(d, ed->w.node)) {
