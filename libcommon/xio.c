@@ -132,20 +132,10 @@ int atomic_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char *copy = xstrdup(path);
 	char *dir = dirname(copy);
-	char *tmp = NULL;
-	int fd = -1;
-
-	/* O_EXCL on a fresh random name: never follow or reuse anything that
-	 * an attacker may have placed in the directory. */
-	for (int tries = 0; tries < 16 && fd < 0; tries++) {
-		uint32_t r;
-		xcrypto_random(&r, sizeof(r));
-		free(tmp);
-		tmp = xasprintf("%s/.apcore-tmp.%ld.%08x", dir, (long)getpid(), r);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
+	/* mkostemp: O_CREAT|O_EXCL on a fresh random name in the same
+	 * directory, so nothing an attacker placed there is followed or reused. */
+	char *tmp = xasprintf("%s/.apcore-tmp.XXXXXX", dir);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	free(copy);
 	if (fd < 0) {
 		int e = errno;

@@ -28,7 +28,7 @@ build()  # build NAME KCONF-MODE FRAGMENT-LINES
 	fi
 	list=$("$out/apcore" --list | tr '\n' ' ')
 	size=$(strip -o "$out/apcore.stripped" "$out/apcore" && stat -c %s "$out/apcore.stripped")
-	libs=$(ldd "$out/apcore" 2>/dev/null | awk '$1 ~ /^lib/ && $1 !~ /^lib(c|m)\.so/ {sub(/\.so.*/, "", $1); printf "%s ", $1}')
+	libs=$(readelf -d "$out/apcore" 2>/dev/null | sed -n 's/.*NEEDED.*\[\(lib[^]]*\)\.so[^]]*\]/\1/p' | grep -v -x -e libc -e libm | tr '\n' ' ')
 	[ -n "$libs" ] || libs="(libc only or static)"
 	printf '%-14s %8s bytes stripped  applets: %-44s libs: %s\n' "$name" "$size" "${list:-(none)}" "$libs"
 	if [ -n "${4:-}" ] && [ "$list" != "$4" ]; then
