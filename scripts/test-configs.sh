@@ -34,6 +34,15 @@ build()  # build NAME KCONF-MODE FRAGMENT-LINES
 	if [ -n "${4:-}" ] && [ "$list" != "$4" ]; then
 		echo "FAIL $name: expected applets '$4'"; fails=$((fails + 1))
 	fi
+	# Every applet that is not compiled in must say so, with exit 127.
+	for a in audit auth encrypt sandbox; do
+		case " $list " in *" apcore-$a "*) continue ;; esac
+		rc=0; msg=$("$out/apcore" "$a" --help 2>&1) || rc=$?
+		case $rc:$msg in
+		"127:apcore-$a: this apcore was built without apcore-$a (enable APCORE_"*) ;;
+		*) echo "FAIL $name: compiled-out apcore-$a answered $rc: $msg"; fails=$((fails + 1)) ;;
+		esac
+	done
 }
 
 build allnoconfig allnoconfig "" ""
