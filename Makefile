@@ -14,6 +14,7 @@ O ?= generated
 CONFIG ?= .config
 BIN ?= apcore
 PREFIX ?= /usr/local
+INSTALL_STRIP ?= -s
 CC ?= cc
 CJSON_SRC ?= /usr/local/src/apcore-deps/cjson
 
@@ -158,7 +159,7 @@ savedefconfig: $(O)/Kconfig.stamp
 # ---------------------------------------------------------------- install
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/apcore
+	install -m 0755 $(INSTALL_STRIP) $(BIN) $(DESTDIR)$(PREFIX)/bin/apcore
 	for a in $$(./$(BIN) --list); do ln -sf apcore $(DESTDIR)$(PREFIX)/bin/$$a; done
 
 clean:
