@@ -44,7 +44,7 @@
 //config:	    jwt verify --alg A --key FILE [--iss I] [--aud A] [--leeway S] [--json]  (token on stdin)
 //config:
 //config:	  Rate limits (GCRA):
-//config:	    limit KEY --rate N/PERIOD [--burst B] [--state FILE | --redis URL]
+//config:	    limit KEY --rate N/PERIOD [--burst B] [--quantity Q] [--json] [--state FILE | --redis URL]
 //config:	                        exit 0 allowed, 75 limited (retry-after on stderr)
 //config:
 //config:	  Certificates (EC P-256):
@@ -57,8 +57,9 @@
 //config:
 //config:	  Run 'apcore-auth COMMAND --help' for a command's options.
 //config:
-//config:	  Exit status: 0 ok/allowed, 1 error, 2 usage, 47 stored key cannot be
-//config:	  decrypted, 75 rate limited, 77 authentication or authorization failed.
+//config:	  Exit status: 0 ok/allowed, 1 error, 2 usage, 47 config unreadable or
+//config:	  stored key cannot be decrypted, 75 rate limited, 77 authentication or
+//config:	  authorization failed.
 //config:
 //config:config APCORE_AUTH_REDIS
 //config:	bool "Redis backend for distributed rate limits (hiredis)"
