@@ -40,7 +40,7 @@
 //config:	                        load a policy, print its first error as FILE:LINE:COL
 //config:
 //config:	  JWT (HS256, ES256; the algorithm is pinned by --alg, never by the token):
-//config:	    jwt sign --alg A --key FILE [--claims FILE|-] [--exp WHEN] [--iss I] [--aud A] [--sub S]
+//config:	    jwt sign --alg A --key FILE [--claims FILE|-] [--exp WHEN] [--nbf WHEN] [--iss I] [--aud A] [--sub S]
 //config:	    jwt verify --alg A --key FILE [--iss I] [--aud A] [--leeway S] [--json]  (token on stdin)
 //config:
 //config:	  Rate limits (GCRA):
@@ -49,10 +49,11 @@
 //config:
 //config:	  Certificates (EC P-256):
 //config:	    cert ca|server|client [OPTIONS]   write a key (0600) and a certificate
-//config:	    cert identity CERT                print the subject to use as policy subject
+//config:	    cert identity [--ca-cert CA] CERT print the subject to use as policy subject
 //config:
 //config:	  Signatures (SSHSIG, ecdsa-sha2-nistp256, ssh-keygen -Y compatible):
 //config:	    sign --key FILE -n NAMESPACE [FILE]
+//config:	    sign --keygen|--print-pubkey --key FILE [-I ID [-n NS]]
 //config:	    verify --signature SIG -f ALLOWED_SIGNERS -I IDENTITY -n NAMESPACE [FILE]
 //config:
 //config:	  Run 'apcore-auth COMMAND --help' for a command's options.

@@ -244,6 +244,125 @@ void hex_encode(const void *data, size_t len, char *out);
 /* Decode exactly outlen bytes of hex; -1 on bad length or digit. */
 int hex_decode(const char *hex, void *out, size_t outlen);
 
+/* SHA-512 (SSHSIG's default message hash). */
+#define SHA512_LEN 64
+void crypto_sha512(const void *data, size_t len, uint8_t out[SHA512_LEN]);
+struct sha512_ctx;  /* opaque */
+struct sha512_ctx *crypto_sha512_new(void);
+void crypto_sha512_update(struct sha512_ctx *c, const void *data, size_t len);
+void crypto_sha512_final(struct sha512_ctx *c, uint8_t out[SHA512_LEN]); /* frees c */
+
+/* Public keys: EC P-256 only, ECDSA with SHA-256.  A struct crypto_pk holds
+ * a public key, or a private key and its public half; the private scalar
+ * lives inside mbedTLS, which wipes it on free.  Functions that take a
+ * "why" buffer put a one-line reason there on failure (never key bytes). */
+#define EC_P256_POINT_LEN 65    /* 0x04 || X || Y */
+#define EC_P256_SCALAR_LEN 32
+#define ECDSA_P256_SIG_LEN 64   /* r || s, 32 bytes each (RFC 7518 3.4) */
+
+struct crypto_pk;   /* opaque */
+void crypto_pk_free(struct crypto_pk *k);
+/* A fresh P-256 key pair from xcrypto_random. */
+struct crypto_pk *crypto_pk_generate(void);
+/* A private key in PEM or DER: SEC1 ("EC PRIVATE KEY") or unencrypted
+ * PKCS#8 ("PRIVATE KEY").  Encrypted keys and other curves or key types
+ * are refused with a reason. */
+int crypto_pk_parse_private(const void *buf, size_t len, struct crypto_pk **out,
+                            char *why, size_t whylen);
+/* A SubjectPublicKeyInfo ("PUBLIC KEY") in PEM or DER. */
+int crypto_pk_parse_public(const void *buf, size_t len, struct crypto_pk **out,
+                           char *why, size_t whylen);
+/* From raw parts: an uncompressed point (checked to lie on the curve), or
+ * a private scalar (big-endian, 1 <= d < n; the public point is derived). */
+int crypto_pk_from_point(const uint8_t *q, size_t qlen, struct crypto_pk **out);
+int crypto_pk_from_scalar(const uint8_t d[EC_P256_SCALAR_LEN], struct crypto_pk **out);
+int crypto_pk_has_private(const struct crypto_pk *k);
+/* The public point, uncompressed. */
+void crypto_pk_point(const struct crypto_pk *k, uint8_t out[EC_P256_POINT_LEN]);
+/* Same public key?  1 or 0. */
+int crypto_pk_equal(const struct crypto_pk *a, const struct crypto_pk *b);
+/* PEM texts: the SubjectPublicKeyInfo (heap), the SEC1 private key
+ * (secure_alloc()ed: release with secure_free). */
+char *crypto_pk_public_pem(const struct crypto_pk *k);
+char *crypto_pk_private_pem(const struct crypto_pk *k, size_t *len);
+
+/* ECDSA P-256 over SHA-256(msg), or over a SHA-256 digest, with raw r||s
+ * signatures.  Signing is deterministic (RFC 6979).  Verify returns 0 only
+ * for a valid signature of exactly ECDSA_P256_SIG_LEN bytes. */
+int crypto_ecdsa_sign(const struct crypto_pk *k, const void *msg, size_t len,
+                      uint8_t sig[ECDSA_P256_SIG_LEN]);
+int crypto_ecdsa_verify(const struct crypto_pk *k, const void *msg, size_t len,
+                        const uint8_t *sig, size_t siglen);
+int crypto_ecdsa_sign_digest(const struct crypto_pk *k, const uint8_t digest[SHA256_LEN],
+                             uint8_t sig[ECDSA_P256_SIG_LEN]);
+int crypto_ecdsa_verify_digest(const struct crypto_pk *k, const uint8_t digest[SHA256_LEN],
+                               const uint8_t *sig, size_t siglen);
+/* Raw r||s <-> DER ECDSA-Sig-Value.  to_der writes at most 72 bytes;
+ * from_der wants exactly one SEQUENCE of two positive INTEGERs < 2^256. */
+#define ECDSA_P256_DER_MAX 72
+int crypto_ecdsa_sig_to_der(const uint8_t raw[ECDSA_P256_SIG_LEN], uint8_t *der, size_t cap,
+                            size_t *derlen);
+int crypto_ecdsa_sig_from_der(const uint8_t *der, size_t derlen, uint8_t raw[ECDSA_P256_SIG_LEN]);
+
+/* X.509 certificates for mutual TLS, EC P-256 / ECDSA-SHA256. */
+enum crypto_cert_kind { CRYPTO_CERT_CA, CRYPTO_CERT_SERVER, CRYPTO_CERT_CLIENT };
+enum crypto_san_type { CRYPTO_SAN_DNS, CRYPTO_SAN_IP, CRYPTO_SAN_URI };
+struct crypto_san {
+	enum crypto_san_type type;
+	const void *data;   /* DNS/URI: the text; IP: 4 or 16 network-order bytes */
+	size_t len;
+};
+struct crypto_cert;  /* opaque: one certificate, or a chain (leaf first) */
+
+struct crypto_cert_req {
+	enum crypto_cert_kind kind;
+	const char *cn;                     /* printable ASCII, no ',' '\\' '"' */
+	const struct crypto_pk *key;        /* the subject's key */
+	const struct crypto_pk *ca_key;     /* the issuer's private key (== key for a CA) */
+	const struct crypto_cert *ca;       /* the issuer; NULL for a self-signed CA */
+	const struct crypto_san *san;
+	size_t nsan;
+	int64_t not_before, not_after;      /* seconds since the epoch */
+	uint8_t serial[16];                 /* big-endian; top bit cleared: positive */
+};
+/* Issue a certificate (PEM, heap) with the extensions of its kind:
+ *   CA:     basicConstraints CA:TRUE pathlen 0 (critical), keyUsage
+ *           keyCertSign+cRLSign (critical), SKI, AKI
+ *   leaf:   basicConstraints CA:FALSE, keyUsage digitalSignature (critical),
+ *           extKeyUsage serverAuth or clientAuth, subjectAltName, SKI, AKI
+ * The issuer name is copied from the CA's subject and the result is checked
+ * to chain to the CA before it is returned.  NULL with a reason. */
+char *crypto_cert_issue(const struct crypto_cert_req *r, char *why, size_t whylen);
+
+/* Parse PEM (one or more certificates) or DER. */
+int crypto_cert_parse(const void *buf, size_t len, struct crypto_cert **out, char *why,
+                      size_t whylen);
+void crypto_cert_free(struct crypto_cert *c);
+/* The (first) certificate's public key; -1 when it is not EC P-256. */
+int crypto_cert_public_key(const struct crypto_cert *c, struct crypto_pk **out);
+
+struct crypto_cert_info {
+	char *subject;           /* as mbedTLS prints it: "CN=x, O=y" */
+	char *cn;                /* the one commonName, or NULL */
+	int ncn;                 /* how many commonNames the subject has */
+	char **dns, **uri, **ip; /* subjectAltName entries (NUL-free text) */
+	size_t ndns, nuri, nip;
+	int is_ca;
+	int64_t not_before, not_after;
+	char serial[2 * 20 + 1]; /* hex */
+};
+/* Read the (first) certificate's fields.  -1 with a reason when a name or
+ * SAN cannot be represented as text (embedded NUL, bad encoding). */
+int crypto_cert_info(const struct crypto_cert *c, struct crypto_cert_info *info, char *why,
+                     size_t whylen);
+void crypto_cert_info_free(struct crypto_cert_info *info);
+/* Verify c (with any intermediates that follow it) against the trusted
+ * certificates in ca at the current time; purpose CRYPTO_CERT_SERVER or
+ * CLIENT also requires that extended key usage (or none) and
+ * digitalSignature.  0, or -1 with a reason. */
+int crypto_cert_verify(const struct crypto_cert *c, const struct crypto_cert *ca,
+                       enum crypto_cert_kind purpose, char *why, size_t whylen);
+
 /* ---------------------------------------------------------------- ident.c */
 
 /* gethostname(2) nodename (Python socket.gethostname()). */
@@ -396,5 +515,152 @@ enum sec_status sec_master_init(struct sec_ctx *c, int to_keyring, const char *p
 enum sec_status sec_master_id(struct sec_ctx *c, char kid[17], char *where, size_t wherelen,
                               char *msg, size_t msglen);
 char *sec_default_key_file(void);
+
+/* ------------------------------------------------------------------ jwt.c */
+
+/* JSON Web Tokens (RFC 7519) in compact JWS form, HS256 and ES256 only.
+ * The verifier pins the algorithm; the token's "alg" must equal it ("none"
+ * and everything else are refused), a "crit" header is refused, header and
+ * claims must be JSON objects without duplicate keys, every part strict
+ * base64url, ES256 signatures raw r||s (64 bytes), HMAC tags compared in
+ * constant time.  "exp" is required; "nbf" and "iat" are checked when
+ * present, all with a bounded leeway. */
+enum jwt_alg { JWT_HS256 = 1, JWT_ES256 };
+
+enum jwt_status {
+	JWT_OK = 0,
+	JWT_MALFORMED,        /* not a well-formed token, or bad claim types */
+	JWT_BAD_ALG,          /* header alg differs from the pinned one */
+	JWT_UNSUPPORTED,      /* crit header parameters */
+	JWT_BAD_SIGNATURE,
+	JWT_EXPIRED,
+	JWT_NOT_YET_VALID,    /* nbf (or iat) in the future */
+	JWT_BAD_ISSUER,
+	JWT_BAD_AUDIENCE,
+};
+
+#define JWT_MAX_LEN (64u << 10)
+#define JWT_LEEWAY_DEFAULT 60
+#define JWT_LEEWAY_MAX 300
+#define JWT_HMAC_MIN_KEY 32     /* RFC 7518 3.2: at least the hash size */
+#define JWT_KEY_CAP (64u << 10) /* key files are read up to this size */
+
+int jwt_alg_parse(const char *name, enum jwt_alg *alg);
+const char *jwt_alg_name(enum jwt_alg alg);
+const char *jwt_status_str(enum jwt_status s);
+
+/* Key material from a key file's bytes.  HS256: the whole file is the
+ * secret (at least 32 bytes; PEM or SSH public keys are refused so a public
+ * key can never become an HMAC secret).  ES256: a PEM/DER public key or
+ * certificate to verify, a PEM/DER private key to sign. */
+struct jwt_key;
+struct jwt_key *jwt_key_new(enum jwt_alg alg, int for_signing, const void *data, size_t len,
+                            char *why, size_t whylen);
+void jwt_key_free(struct jwt_key *k);
+/* The same from a file.  Secret material (HS256 secrets, private keys)
+ * must be a regular file that group and others cannot access at all. */
+struct jwt_key *jwt_key_load(enum jwt_alg alg, int for_signing, const char *path, char *why,
+                             size_t whylen);
+
+struct jwt_verify_opts {
+	enum jwt_alg alg;
+	const struct jwt_key *key;
+	const char *iss;   /* required issuer, or NULL for any */
+	const char *aud;   /* our audience; NULL refuses every token that has "aud" */
+	int64_t now;       /* seconds since the epoch */
+	int leeway;        /* seconds, 0..JWT_LEEWAY_MAX */
+};
+/* Verify token (len bytes, no surrounding whitespace).  On JWT_OK the
+ * claims set, canonical compact JSON with sorted keys, is appended to
+ * claims (when not NULL).  Otherwise a one-line reason is left in why. */
+enum jwt_status jwt_verify(const struct jwt_verify_opts *o, const char *token, size_t len,
+                           struct strbuf *claims, char *why, size_t whylen);
+/* A token for the claims JSON object (written canonically) under the
+ * header {"alg":ALG,"typ":"JWT"}.  NULL with a reason. */
+char *jwt_sign(enum jwt_alg alg, const struct jwt_key *key, const char *claims, size_t len,
+               char *why, size_t whylen);
+
+/* --------------------------------------------------------------- sshsig.c */
+
+/* OpenSSH signatures (PROTOCOL.sshsig) as 'ssh-keygen -Y sign/verify' make
+ * and check them, with ecdsa-sha2-nistp256 keys, and the allowed-signers
+ * files of ssh-keygen(1): principal pattern lists ('*', '?', '!'),
+ * namespaces="...", valid-after/valid-before (YYYYMMDD[HHMM[SS]], local
+ * time unless suffixed Z or UTC); cert-authority lines never match (no
+ * certificate support).  The message is hashed as it streams: sha512 (what
+ * ssh-keygen uses) or sha256. */
+enum sshsig_hash { SSHSIG_SHA512 = 0, SSHSIG_SHA256 };
+
+enum sshsig_status {
+	SSHSIG_OK = 0,
+	SSHSIG_MALFORMED,     /* not an armored SSH signature we can read */
+	SSHSIG_UNSUPPORTED,   /* key type other than ecdsa-sha2-nistp256, hash, version */
+	SSHSIG_NAMESPACE,     /* made for another namespace */
+	SSHSIG_BAD,           /* does not match the message */
+	SSHSIG_NOT_ALLOWED,   /* key not allowed for the identity, namespace or time */
+	SSHSIG_ERROR,         /* cannot read the message or the allowed-signers file */
+};
+const char *sshsig_status_str(enum sshsig_status s);
+
+#define SSHSIG_MAX_LEN (64u << 10)      /* armored signature */
+#define SSHSIG_ALLOWED_CAP (4u << 20)   /* allowed-signers file */
+#define SSHSIG_FP_LEN 51                /* "SHA256:" + 43 + NUL */
+
+/* The service other applets call: is sig (armored) a valid signature of
+ * the message, in namespace ns, by a key that allowed_signers (a file)
+ * lists for identity at time now (0: the current time)?  The message is
+ * read from msg_fd to EOF, or taken from msg/msglen (verify_buf).  On
+ * SSHSIG_OK the key's fingerprint is left in fp (when not NULL); otherwise
+ * a one-line reason in why. */
+enum sshsig_status sshsig_verify_fd(int msg_fd, const char *sig, size_t siglen,
+                                    const char *allowed_signers, const char *identity,
+                                    const char *ns, int64_t now, char fp[SSHSIG_FP_LEN],
+                                    char *why, size_t whylen);
+enum sshsig_status sshsig_verify_buf(const void *msg, size_t msglen, const char *sig,
+                                     size_t siglen, const char *allowed_signers,
+                                     const char *identity, const char *ns, int64_t now,
+                                     char fp[SSHSIG_FP_LEN], char *why, size_t whylen);
+
+/* The pieces, for callers that hold things in memory (and for tests). */
+struct sshsig;  /* a parsed signature */
+enum sshsig_status sshsig_parse(const char *armored, size_t len, struct sshsig **out,
+                                char *why, size_t whylen);
+void sshsig_free(struct sshsig *s);
+const char *sshsig_namespace(const struct sshsig *s);
+enum sshsig_hash sshsig_hash_alg(const struct sshsig *s);
+const struct crypto_pk *sshsig_key(const struct sshsig *s);
+/* Check s against the digest of the message under sshsig_hash_alg(s). */
+enum sshsig_status sshsig_check_digest(const struct sshsig *s, const uint8_t *digest,
+                                       size_t dlen, char *why, size_t whylen);
+/* Does the allowed-signers text (name is used in messages) let key sign
+ * for identity in namespace ns at time now?  SSHSIG_OK or NOT_ALLOWED. */
+enum sshsig_status sshsig_allowed(const char *text, size_t len, const char *name,
+                                  const struct crypto_pk *key, const char *identity,
+                                  const char *ns, int64_t now, char *why, size_t whylen);
+/* ssh-keygen's time forms; 0 or -1. */
+int sshsig_parse_time(const char *s, int64_t *t);
+/* ssh-keygen's pattern lists: 1 match, 0 no match, -1 negated match. */
+int sshsig_match_list(const char *s, const char *patterns);
+
+/* Sign the message read from fd to EOF / the buffer.  Returns the armored
+ * signature (heap) or NULL with a reason. */
+char *sshsig_sign_fd(const struct crypto_pk *key, int fd, const char *ns, enum sshsig_hash h,
+                     char *why, size_t whylen);
+char *sshsig_sign_buf(const struct crypto_pk *key, const void *msg, size_t len, const char *ns,
+                      enum sshsig_hash h, char *why, size_t whylen);
+
+/* Keys: an unencrypted OpenSSH private key (openssh-key-v1, as made by
+ * 'ssh-keygen -t ecdsa -b 256 -N ""'), or a PEM/DER EC private key; a
+ * public key line "ecdsa-sha2-nistp256 AAAA... [comment]". */
+int sshsig_key_parse_private(const void *buf, size_t len, struct crypto_pk **out, char *why,
+                             size_t whylen);
+int sshsig_key_parse_public(const char *line, size_t len, struct crypto_pk **out, char *why,
+                            size_t whylen);
+/* "ecdsa-sha2-nistp256 AAAA..." (heap), and "SHA256:..." as ssh-keygen -l. */
+/* Read and parse a private key file (either format above); like ssh, the
+ * file must be regular and inaccessible to group and others. */
+int sshsig_key_load(const char *path, struct crypto_pk **out, char *why, size_t whylen);
+char *sshsig_pubkey_line(const struct crypto_pk *k);
+void sshsig_fingerprint(const struct crypto_pk *k, char fp[SSHSIG_FP_LEN]);
 
 #endif

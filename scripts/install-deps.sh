@@ -8,7 +8,7 @@ BUILD="make gcc pkg-config libc6-dev dpkg-dev file libmbedtls-dev libcjson-dev l
   libsecret-1-dev libglib2.0-dev libseccomp-dev libhiredis-dev
   kconfig-frontends-nox"
 TEST="libcmocka-dev dbus gnome-keyring libsecret-tools redis-server openssl
-  openssh-client python3 python3-cryptography python3-keyring python3-secretstorage
+  openssh-client python3 python3-cryptography python3-keyring python3-secretstorage python3-jwt
   clang libclang-rt-14-dev
   valgrind util-linux procps passwd iproute2 psmisc"
 BENCH="hyperfine bubblewrap firejail"
