@@ -65,6 +65,7 @@ struct audit_rec {
 	int64_t duration_ms;     /* >= 0 */
 	const char *input;       /* JSON object text (any layout), NULL: {} */
 	size_t input_len;
+	int input_canonical;     /* input is already audit_canonical_input() text */
 	const struct audit_field *extra;
 	size_t nextra;
 };
@@ -165,6 +166,7 @@ struct audit_verify {
 	char reason[256];
 	int torn;
 	uint64_t torn_offset, torn_bytes;
+	uint64_t repairs;         /* repair records met */
 	int repaired;
 	char repair_file[512];
 	uint64_t repair_seq;
