@@ -48,6 +48,12 @@ PRINTF(1, 2) void warn_errno(const char *fmt, ...);
 void vmsg_format(char *buf, size_t len, const char *fmt, va_list ap);
 /* Wipe every registered secret, flush stdout, then _exit-free exit(code). */
 NORETURN void xexit(int code);
+/* After getopt_long with a leading ':' returned c for an unknown option
+ * or a missing value: a usage error naming the option (up to any '=', so a
+ * value is never echoed). */
+NORETURN void die_bad_option(int c, char **argv);
+/* Format a one-line reason into a caller's buffer (NULL/0: no-op). */
+PRINTF(3, 4) void msgf(char *buf, size_t len, const char *fmt, ...);
 /* Print the applet's help text to stdout. */
 void show_help(void);
 
@@ -181,6 +187,11 @@ void jw_kv_bool(struct jw *w, const char *key, int val);
  * JW_MAX_DEPTH.  0 on success; -1 with a one-line reason in err. */
 int json_canonicalize(const char *text, size_t len, enum json_style style,
                       struct strbuf *out, char *err, size_t errlen);
+
+/* Does any object in this cJSON tree have the same key twice?  (cJSON keeps
+ * duplicates; configs and policies must refuse them.) */
+struct cJSON;
+int json_dup_keys(const struct cJSON *node);
 
 /* Python repr() of a double (shortest round-trip, '1e+16', '1.0', '2.5'). */
 void json_python_float(double d, char out[32]);

@@ -3,6 +3,7 @@
 #include "libcommon.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,27 @@ void warn_errno(const char *fmt, ...)
 	emit("warning: ", e, fmt, ap);
 	va_end(ap);
 	errno = e;
+}
+
+void die_bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	int n = (int)strcspn(arg, "=");
+	if (c == ':')
+		die_usage("option '%.*s' needs a value", n, arg);
+	if (optopt > 0 && optopt < 256)
+		die_usage("unknown option '-%c'", optopt);
+	die_usage("unknown option '%.*s'", n, arg);
+}
+
+void msgf(char *buf, size_t len, const char *fmt, ...)
+{
+	if (!buf || !len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }
 
 void show_help(void)

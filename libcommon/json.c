@@ -791,3 +791,30 @@ out:
 	sb_free(&c.scratch);
 	return rc;
 }
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int json_dup_keys(const cJSON *node)
+{
+	size_t n = 0;
+	for (const cJSON *c = node->child; c; c = c->next) {
+		n++;
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && json_dup_keys(c))
+			return 1;
+	}
+	if (!cJSON_IsObject(node) || n < 2)
+		return 0;
+	const char **names = xcalloc(n, sizeof(*names));
+	size_t i = 0;
+	for (const cJSON *c = node->child; c; c = c->next)
+		names[i++] = c->string ? c->string : "";
+	qsort(names, n, sizeof(*names), cmp_key);
+	int dup = 0;
+	for (i = 1; i < n && !dup; i++)
+		dup = !strcmp(names[i - 1], names[i]);
+	free(names);
+	return dup;
+}

@@ -61,16 +61,6 @@ const char *jwt_status_str(enum jwt_status s)
 	return "?";
 }
 
-PRINTF(3, 4) static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (!why || !whylen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------------- keys */
 
 /* Text that is a public key or certificate must never become an HMAC
@@ -92,12 +82,12 @@ struct jwt_key *jwt_key_new(enum jwt_alg alg, int for_signing, const void *data,
 	k->alg = alg;
 	if (alg == JWT_HS256) {
 		if (len < JWT_HMAC_MIN_KEY) {
-			why_set(why, whylen, "an HS256 secret needs at least %d bytes, the file has %zu",
+			msgf(why, whylen, "an HS256 secret needs at least %d bytes, the file has %zu",
 			        JWT_HMAC_MIN_KEY, len);
 			goto fail;
 		}
 		if (looks_like_public_material(data, len)) {
-			why_set(why, whylen, "this looks like a PEM, SSH or JWK key, not an HS256 secret "
+			msgf(why, whylen, "this looks like a PEM, SSH or JWK key, not an HS256 secret "
 			        "(raw random bytes, e.g. 'head -c 32 /dev/urandom')");
 			goto fail;
 		}
@@ -107,7 +97,7 @@ struct jwt_key *jwt_key_new(enum jwt_alg alg, int for_signing, const void *data,
 		return k;
 	}
 	if (alg != JWT_ES256) {
-		why_set(why, whylen, "unsupported algorithm");
+		msgf(why, whylen, "unsupported algorithm");
 		goto fail;
 	}
 	if (for_signing) {
@@ -116,7 +106,7 @@ struct jwt_key *jwt_key_new(enum jwt_alg alg, int for_signing, const void *data,
 		goto fail;
 	}
 	if (memmem(data, len, "PRIVATE KEY-----", 16)) {
-		why_set(why, whylen, "this is a private key; verifying needs only the public key "
+		msgf(why, whylen, "this is a private key; verifying needs only the public key "
 		        "('openssl ec -in KEY -pubout')");
 		goto fail;
 	}
@@ -129,7 +119,7 @@ struct jwt_key *jwt_key_new(enum jwt_alg alg, int for_signing, const void *data,
 			crypto_cert_free(c);
 			if (rc == 0)
 				return k;
-			why_set(why, whylen, "the certificate's key is not EC P-256");
+			msgf(why, whylen, "the certificate's key is not EC P-256");
 		}
 	}
 fail:
@@ -144,19 +134,19 @@ static char *read_key_file(const char *path, int secret, size_t *len, char *why,
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		why_set(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		msgf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	char *buf = NULL;
 	if (fstat(fd, &st) != 0) {
-		why_set(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+		msgf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
-		why_set(why, whylen, "%s is not a regular file", path);
+		msgf(why, whylen, "%s is not a regular file", path);
 	} else if (secret && (st.st_mode & 077)) {
-		why_set(why, whylen, "%s: permissions %04o are too open for a secret key "
+		msgf(why, whylen, "%s: permissions %04o are too open for a secret key "
 		        "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
 	} else if (!(buf = secure_read_fd(fd, JWT_KEY_CAP, 0, len))) {
-		why_set(why, whylen, "cannot read %s: %s", path,
+		msgf(why, whylen, "cannot read %s: %s", path,
 		        errno == EFBIG ? "file too large" : strerror(errno));
 	}
 	close(fd);
@@ -175,7 +165,7 @@ struct jwt_key *jwt_key_load(enum jwt_alg alg, int for_signing, const char *path
 	struct jwt_key *k = jwt_key_new(alg, for_signing, buf, len, w, sizeof(w));
 	secure_free(buf);
 	if (!k)
-		why_set(why, whylen, "%s: %s", path, w);
+		msgf(why, whylen, "%s: %s", path, w);
 	return k;
 }
 
@@ -240,19 +230,19 @@ static cJSON *decode_object(const char *part, size_t len, const char *what, stru
 	size_t rawlen;
 	char err[200];
 	if (crypto_b64url_decode(part, len, &raw, &rawlen) != 0) {
-		why_set(why, whylen, "%s is not strict base64url", what);
+		msgf(why, whylen, "%s is not strict base64url", what);
 		return NULL;
 	}
 	int rc = json_canonicalize((const char *)raw, rawlen, JSON_COMPACT, canon, err, sizeof(err));
 	free(raw);
 	if (rc != 0) {
-		why_set(why, whylen, "%s: %s", what, err);
+		msgf(why, whylen, "%s: %s", what, err);
 		return NULL;
 	}
 	cJSON *j = cJSON_ParseWithLength(canon->buf, canon->len);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		why_set(why, whylen, "%s is not a JSON object", what);
+		msgf(why, whylen, "%s is not a JSON object", what);
 		return NULL;
 	}
 	return j;
@@ -290,24 +280,24 @@ static enum jwt_status check_times(const struct jwt_verify_opts *o, const cJSON 
 	int has_iat = numeric_date(claims, "iat", &iat);
 
 	if (has_exp < 0 || has_nbf < 0 || has_iat < 0) {
-		why_set(why, whylen, "claim %s is not a NumericDate",
+		msgf(why, whylen, "claim %s is not a NumericDate",
 		        has_exp < 0 ? "exp" : has_nbf < 0 ? "nbf" : "iat");
 		return JWT_MALFORMED;
 	}
 	if (!has_exp) {
-		why_set(why, whylen, "the token has no exp claim (tokens without expiry are refused)");
+		msgf(why, whylen, "the token has no exp claim (tokens without expiry are refused)");
 		return JWT_MALFORMED;
 	}
 	if (now >= exp + lee) {
-		why_set(why, whylen, "expired at %s (leeway %d s)", fmt_time(exp, t1), o->leeway);
+		msgf(why, whylen, "expired at %s (leeway %d s)", fmt_time(exp, t1), o->leeway);
 		return JWT_EXPIRED;
 	}
 	if (has_nbf && now + lee < nbf) {
-		why_set(why, whylen, "not valid before %s (leeway %d s)", fmt_time(nbf, t1), o->leeway);
+		msgf(why, whylen, "not valid before %s (leeway %d s)", fmt_time(nbf, t1), o->leeway);
 		return JWT_NOT_YET_VALID;
 	}
 	if (has_iat && now + lee < iat) {
-		why_set(why, whylen, "issued in the future (iat %s, leeway %d s)", fmt_time(iat, t1),
+		msgf(why, whylen, "issued in the future (iat %s, leeway %d s)", fmt_time(iat, t1),
 		        o->leeway);
 		return JWT_NOT_YET_VALID;
 	}
@@ -322,21 +312,21 @@ static enum jwt_status check_iss_aud(const struct jwt_verify_opts *o, const cJSO
 	const cJSON *aud = cJSON_GetObjectItemCaseSensitive(claims, "aud");
 
 	if (iss && !cJSON_IsString(iss)) {
-		why_set(why, whylen, "claim iss is not a string");
+		msgf(why, whylen, "claim iss is not a string");
 		return JWT_MALFORMED;
 	}
 	if (o->iss && (!iss || strcmp(iss->valuestring, o->iss))) {
 		if (iss)
-			why_set(why, whylen, "issuer '%s' is not '%s'", shown(iss->valuestring, s1),
+			msgf(why, whylen, "issuer '%s' is not '%s'", shown(iss->valuestring, s1),
 			        shown(o->iss, s2));
 		else
-			why_set(why, whylen, "the token has no iss claim, expected '%s'", shown(o->iss, s2));
+			msgf(why, whylen, "the token has no iss claim, expected '%s'", shown(o->iss, s2));
 		return JWT_BAD_ISSUER;
 	}
 
 	if (!aud) {
 		if (o->aud) {
-			why_set(why, whylen, "the token has no aud claim, expected '%s'", shown(o->aud, s2));
+			msgf(why, whylen, "the token has no aud claim, expected '%s'", shown(o->aud, s2));
 			return JWT_BAD_AUDIENCE;
 		}
 		return JWT_OK;
@@ -349,23 +339,23 @@ static enum jwt_status check_iss_aud(const struct jwt_verify_opts *o, const cJSO
 		const cJSON *e;
 		cJSON_ArrayForEach(e, aud) {
 			if (!cJSON_IsString(e)) {
-				why_set(why, whylen, "claim aud holds a non-string");
+				msgf(why, whylen, "claim aud holds a non-string");
 				return JWT_MALFORMED;
 			}
 			match |= o->aud && !strcmp(e->valuestring, o->aud);
 		}
 	} else {
-		why_set(why, whylen, "claim aud is neither a string nor an array of strings");
+		msgf(why, whylen, "claim aud is neither a string nor an array of strings");
 		return JWT_MALFORMED;
 	}
 	if (!o->aud) {
 		/* RFC 7519 4.1.3: a recipient that does not identify itself with
 		 * a value of "aud" must reject the token. */
-		why_set(why, whylen, "the token is meant for an audience; pass the expected one (--aud)");
+		msgf(why, whylen, "the token is meant for an audience; pass the expected one (--aud)");
 		return JWT_BAD_AUDIENCE;
 	}
 	if (!match) {
-		why_set(why, whylen, "audience '%s' is not in the token's aud", shown(o->aud, s2));
+		msgf(why, whylen, "audience '%s' is not in the token's aud", shown(o->aud, s2));
 		return JWT_BAD_AUDIENCE;
 	}
 	return JWT_OK;
@@ -379,19 +369,19 @@ static enum jwt_status check_header(const struct jwt_verify_opts *o, const cJSON
 	char s1[80];
 	const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
 	if (!cJSON_IsString(alg)) {
-		why_set(why, whylen, "the header has no alg string");
+		msgf(why, whylen, "the header has no alg string");
 		return JWT_MALFORMED;
 	}
 	if (strcmp(alg->valuestring, jwt_alg_name(o->alg))) {
 		if (!strcasecmp(alg->valuestring, "none"))
-			why_set(why, whylen, "unsigned token (alg none) refused");
+			msgf(why, whylen, "unsigned token (alg none) refused");
 		else
-			why_set(why, whylen, "the token's alg is '%s', expected %s",
+			msgf(why, whylen, "the token's alg is '%s', expected %s",
 			        shown(alg->valuestring, s1), jwt_alg_name(o->alg));
 		return JWT_BAD_ALG;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(h, "crit")) {
-		why_set(why, whylen, "the header has crit parameters, none of which are understood");
+		msgf(why, whylen, "the header has crit parameters, none of which are understood");
 		return JWT_UNSUPPORTED;
 	}
 	return JWT_OK;
@@ -409,17 +399,17 @@ enum jwt_status jwt_verify(const struct jwt_verify_opts *o, const char *token, s
 	if (why && whylen)
 		why[0] = 0;
 	if (!o->key || o->key->alg != o->alg || o->leeway < 0 || o->leeway > JWT_LEEWAY_MAX) {
-		why_set(why, whylen, "internal error: bad verification options");
+		msgf(why, whylen, "internal error: bad verification options");
 		return JWT_MALFORMED;
 	}
 	if (len > JWT_MAX_LEN) {
-		why_set(why, whylen, "the token is longer than %u bytes", JWT_MAX_LEN);
+		msgf(why, whylen, "the token is longer than %u bytes", JWT_MAX_LEN);
 		return JWT_MALFORMED;
 	}
 	const char *d1 = memchr(token, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
 	if (!d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token))) {
-		why_set(why, whylen, "a JWS compact token has exactly three parts separated by '.'");
+		msgf(why, whylen, "a JWS compact token has exactly three parts separated by '.'");
 		return JWT_MALFORMED;
 	}
 	size_t hlen = (size_t)(d1 - token), plen = (size_t)(d2 - d1 - 1);
@@ -431,16 +421,16 @@ enum jwt_status jwt_verify(const struct jwt_verify_opts *o, const char *token, s
 		goto out;
 	st = JWT_BAD_SIGNATURE;
 	if (slen == 0) {
-		why_set(why, whylen, "the token has no signature");
+		msgf(why, whylen, "the token has no signature");
 		goto out;
 	}
 	if (crypto_b64url_decode(d2 + 1, slen, &sig, &siglen) != 0) {
 		st = JWT_MALFORMED;
-		why_set(why, whylen, "the signature is not strict base64url");
+		msgf(why, whylen, "the signature is not strict base64url");
 		goto out;
 	}
 	if (check_sig(o->key, token, (size_t)(d2 - token), sig, siglen) != 0) {
-		why_set(why, whylen, "bad signature");
+		msgf(why, whylen, "bad signature");
 		goto out;
 	}
 	st = JWT_MALFORMED;
@@ -474,15 +464,15 @@ char *jwt_sign(enum jwt_alg alg, const struct jwt_key *key, const char *claims, 
 	char *out = NULL;
 
 	if (!key || key->alg != alg || (alg == JWT_ES256 && !crypto_pk_has_private(key->pk))) {
-		why_set(why, whylen, "the key cannot sign %s", jwt_alg_name(alg));
+		msgf(why, whylen, "the key cannot sign %s", jwt_alg_name(alg));
 		return NULL;
 	}
 	if (json_canonicalize(claims, len, JSON_COMPACT, &canon, err, sizeof(err)) != 0) {
-		why_set(why, whylen, "claims: %s", err);
+		msgf(why, whylen, "claims: %s", err);
 		goto out;
 	}
 	if (canon.len == 0 || canon.buf[0] != '{') {
-		why_set(why, whylen, "the claims are not a JSON object");
+		msgf(why, whylen, "the claims are not a JSON object");
 		goto out;
 	}
 	jw_init(&w, &hdr, JSON_COMPACT);
@@ -497,7 +487,7 @@ char *jwt_sign(enum jwt_alg alg, const struct jwt_key *key, const char *claims, 
 	free(h64);
 	free(p64);
 	if (sign_input(key, tok.buf, tok.len, sig, &siglen) != 0) {
-		why_set(why, whylen, "signing failed");
+		msgf(why, whylen, "signing failed");
 		goto out;
 	}
 	char *s64 = crypto_b64url_encode(sig, siglen);

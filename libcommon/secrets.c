@@ -124,21 +124,11 @@ void sec_ctx_set_keyring_timeout(struct sec_ctx *c, int timeout_ms)
 	c->kr_timeout_ms = timeout_ms;
 }
 
-static PRINTF(3, 4) void setmsg(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	if (!msg || !len)
-		return;
-	va_start(ap, fmt);
-	vmsg_format(msg, len, fmt, ap);
-	va_end(ap);
-}
-
 /* The reference's message, with the hint pointing at a command that really
  * re-encrypts (the reference's 'apcore-cli config set' never did). */
 static enum sec_status decrypt_failed(const char *key, char *msg, size_t msglen)
 {
-	setmsg(msg, msglen,
+	msgf(msg, msglen,
 	       "Failed to decrypt configuration value '%s'. Re-configure with 'apcore-encrypt set %s'.",
 	       key, key);
 	return SEC_DECRYPT;
@@ -372,14 +362,14 @@ static enum sec_status load_key_file(const char *path, uint8_t **key, char *msg,
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		setmsg(msg, msglen, "cannot open master key file %s: %s", path, strerror(errno));
+		msgf(msg, msglen, "cannot open master key file %s: %s", path, strerror(errno));
 		return SEC_NOKEY;
 	}
 	struct stat st;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077)) {
 		close(fd);
-		setmsg(msg, msglen,
+		msgf(msg, msglen,
 		       "master key file %s must be a regular file owned by you with mode 0600", path);
 		return SEC_NOKEY;
 	}
@@ -388,14 +378,14 @@ static enum sec_status load_key_file(const char *path, uint8_t **key, char *msg,
 	int rc = read_fd_capped(fd, 4096, &text, &len);
 	close(fd);
 	if (rc) {
-		setmsg(msg, msglen, "cannot read master key file %s: %s", path, strerror(errno));
+		msgf(msg, msglen, "cannot read master key file %s: %s", path, strerror(errno));
 		return SEC_NOKEY;
 	}
 	rc = parse_master(text, len, key);
 	secure_wipe(text, len);
 	free(text);
 	if (rc) {
-		setmsg(msg, msglen, "master key file %s is not an apcore master key", path);
+		msgf(msg, msglen, "master key file %s is not an apcore master key", path);
 		return SEC_MALFORMED;
 	}
 	return SEC_OK;
@@ -407,7 +397,7 @@ static enum sec_status load_master(struct sec_ctx *c, char *msg, size_t msglen)
 {
 	if (c->master_tried) {
 		if (c->master_status)
-			setmsg(msg, msglen, "%s", c->master_msg);
+			msgf(msg, msglen, "%s", c->master_msg);
 		return c->master_status;
 	}
 	c->master_tried = 1;
@@ -427,7 +417,7 @@ static enum sec_status load_master(struct sec_ctx *c, char *msg, size_t msglen)
 		if (ks == KR_OK) {
 			st = parse_master(secret, len, &c->master) ? SEC_MALFORMED : SEC_OK;
 			if (st)
-				setmsg(c->master_msg, sizeof(c->master_msg),
+				msgf(c->master_msg, sizeof(c->master_msg),
 				       "keyring item %s/%s is not an apcore master key",
 				       MASTER_SERVICE, MASTER_ACCOUNT);
 			where = xstrdup("keyring");
@@ -436,7 +426,7 @@ static enum sec_status load_master(struct sec_ctx *c, char *msg, size_t msglen)
 			char *def = sec_default_key_file();
 			st = load_key_file(def, &c->master, c->master_msg, sizeof(c->master_msg));
 			if (st == SEC_NOKEY && access(def, F_OK) != 0)
-				setmsg(c->master_msg, sizeof(c->master_msg),
+				msgf(c->master_msg, sizeof(c->master_msg),
 				       "no master key (keyring: %s; no file %s): run 'apcore-encrypt init'",
 				       ks == KR_NOTFOUND ? "no item" : why, def);
 			where = xasprintf("file %s", def);
@@ -448,7 +438,7 @@ static enum sec_status load_master(struct sec_ctx *c, char *msg, size_t msglen)
 	if (st == SEC_OK)
 		master_kid(c->master, c->master_kid);
 	else
-		setmsg(msg, msglen, "%s", c->master_msg);
+		msgf(msg, msglen, "%s", c->master_msg);
 	return st;
 }
 
@@ -458,7 +448,7 @@ enum sec_status sec_master_id(struct sec_ctx *c, char kid[17], char *where, size
 	enum sec_status st = load_master(c, msg, msglen);
 	if (st == SEC_OK) {
 		memcpy(kid, c->master_kid, 17);
-		setmsg(where, wherelen, "%s", c->master_where);
+		msgf(where, wherelen, "%s", c->master_where);
 	}
 	return st;
 }
@@ -478,14 +468,14 @@ enum sec_status sec_master_init(struct sec_ctx *c, int to_keyring, const char *p
 		                              c->kr_timeout_ms, why, sizeof(why));
 		secure_free(old);
 		if (ks == KR_OK) {
-			setmsg(msg, msglen, "a master key already exists in the keyring; not replacing it");
+			msgf(msg, msglen, "a master key already exists in the keyring; not replacing it");
 			st = SEC_MALFORMED;
 		} else if (ks != KR_NOTFOUND) {
-			setmsg(msg, msglen, "keyring unavailable: %s", why);
+			msgf(msg, msglen, "keyring unavailable: %s", why);
 			st = SEC_KEYRING;
 		} else if (kr_store(MASTER_SERVICE, MASTER_ACCOUNT, text, strlen(text),
 		                    c->kr_timeout_ms, why, sizeof(why)) != KR_OK) {
-			setmsg(msg, msglen, "cannot store the master key in the keyring: %s", why);
+			msgf(msg, msglen, "cannot store the master key in the keyring: %s", why);
 			st = SEC_KEYRING;
 		}
 	} else {
@@ -496,7 +486,7 @@ enum sec_status sec_master_init(struct sec_ctx *c, int to_keyring, const char *p
 		if (slash && slash != dir) {
 			*slash = 0;
 			if (mkdir_p(dir, 0700))
-				setmsg(msg, msglen, "cannot create %s: %s", dir, strerror(errno)),
+				msgf(msg, msglen, "cannot create %s: %s", dir, strerror(errno)),
 					st = SEC_NOKEY;
 		}
 		free(dir);
@@ -505,12 +495,12 @@ enum sec_status sec_master_init(struct sec_ctx *c, int to_keyring, const char *p
 			 * every value sealed with it). */
 			int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 			if (fd < 0) {
-				setmsg(msg, msglen, errno == EEXIST ? "%s already exists; not replacing it"
+				msgf(msg, msglen, errno == EEXIST ? "%s already exists; not replacing it"
 				                                    : "cannot create %s: %s",
 				       p, strerror(errno));
 				st = SEC_NOKEY;
 			} else if (write_full(fd, text, strlen(text)) || fsync(fd) || close(fd)) {
-				setmsg(msg, msglen, "cannot write %s: %s", p, strerror(errno));
+				msgf(msg, msglen, "cannot write %s: %s", p, strerror(errno));
 				unlink(p);
 				st = SEC_NOKEY;
 			}
@@ -574,7 +564,7 @@ enum sec_status sec_encrypt_v3(struct sec_ctx *c, const char *key, const void *p
 	if (st)
 		return st;
 	if (expires < 0) {
-		setmsg(msg, msglen, "expiry before 1970");
+		msgf(msg, msglen, "expiry before 1970");
 		return SEC_MALFORMED;
 	}
 	uint8_t *data = xmalloc(V2_HDR + len);
@@ -606,12 +596,12 @@ static enum sec_status resolve_v3(struct sec_ctx *c, const char *key, const char
 	if (off < 0 || crypto_b64_decode(token + off, strlen(token + off), &data, &len) ||
 	    len < V2_HDR) {
 		free(data);
-		setmsg(msg, msglen, "configuration value '%s' is not a well-formed enc:v3 token", key);
+		msgf(msg, msglen, "configuration value '%s' is not a well-formed enc:v3 token", key);
 		return SEC_MALFORMED;
 	}
 	enum sec_status st = load_master(c, msg, msglen);
 	if (st == SEC_OK && strcmp(kid, c->master_kid)) {
-		setmsg(msg, msglen,
+		msgf(msg, msglen,
 		       "configuration value '%s' was sealed with master key %s, but the key here (%s) is %s",
 		       key, kid, c->master_where, c->master_kid);
 		st = SEC_NOKEY;
@@ -630,7 +620,7 @@ static enum sec_status resolve_v3(struct sec_ctx *c, const char *key, const char
 	sb_free(&aad);
 	free(data);
 	if (rc) {
-		setmsg(msg, msglen,
+		msgf(msg, msglen,
 		       "configuration value '%s' failed authentication: tampered with, or moved from another key",
 		       key);
 		return SEC_DECRYPT;
@@ -640,7 +630,7 @@ static enum sec_status resolve_v3(struct sec_ctx *c, const char *key, const char
 		time_rfc3339_ms(expires * 1000, when);
 		secure_free(*plain);
 		*plain = NULL;
-		setmsg(msg, msglen, "configuration value '%s' expired at %s; store a new one with 'apcore-encrypt set %s'",
+		msgf(msg, msglen, "configuration value '%s' expired at %s; store a new one with 'apcore-encrypt set %s'",
 		       key, when, key);
 		return SEC_EXPIRED;
 	}
@@ -679,7 +669,7 @@ enum sec_status sec_store_keyring(struct sec_ctx *c, const char *key, const void
 	enum kr_status ks = kr_store(SEC_KEYRING_SERVICE, key, plain, len, c->kr_timeout_ms,
 	                             why, sizeof(why));
 	if (ks != KR_OK) {
-		setmsg(msg, msglen, "cannot store '%s' in the keyring: %s", key, why);
+		msgf(msg, msglen, "cannot store '%s' in the keyring: %s", key, why);
 		return SEC_KEYRING;
 	}
 	*token = xasprintf("keyring:%s", key);
@@ -695,9 +685,9 @@ static enum sec_status resolve_keyring(struct sec_ctx *c, const char *ref, char 
 	if (ks == KR_OK)
 		return SEC_OK;
 	if (ks == KR_NOTFOUND)
-		setmsg(msg, msglen, "Keyring entry not found for '%s'.", ref);
+		msgf(msg, msglen, "Keyring entry not found for '%s'.", ref);
 	else
-		setmsg(msg, msglen, "keyring unavailable for '%s': %s", ref, why);
+		msgf(msg, msglen, "keyring unavailable for '%s': %s", ref, why);
 	return SEC_KEYRING;
 }
 

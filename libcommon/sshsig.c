@@ -48,16 +48,6 @@ const char *sshsig_status_str(enum sshsig_status s)
 	return "?";
 }
 
-PRINTF(3, 4) static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (!why || !whylen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 /* Input-controlled text for a message: printable ASCII, at most 60 chars. */
 static const char *shown(const void *p, size_t n, char out[80])
 {
@@ -181,17 +171,17 @@ static enum sshsig_status parse_pubkey_blob(const uint8_t *p, size_t n, struct c
 	char s1[80];
 	*out = NULL;
 	if (rd_string(&r, &type, &tlen)) {
-		why_set(why, whylen, "malformed public key");
+		msgf(why, whylen, "malformed public key");
 		return SSHSIG_MALFORMED;
 	}
 	if (tlen != strlen(KEY_TYPE) || memcmp(type, KEY_TYPE, tlen)) {
-		why_set(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
+		msgf(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
 		        shown(type, tlen, s1));
 		return SSHSIG_UNSUPPORTED;
 	}
 	if (!rd_string_is(&r, CURVE) || rd_string(&r, &q, &qlen) || r.n != 0 ||
 	    crypto_pk_from_point(q, qlen, out) != 0) {
-		why_set(why, whylen, "malformed " KEY_TYPE " public key");
+		msgf(why, whylen, "malformed " KEY_TYPE " public key");
 		return SSHSIG_MALFORMED;
 	}
 	return SSHSIG_OK;
@@ -246,12 +236,12 @@ int sshsig_key_parse_public(const char *line, size_t len, struct crypto_pk **out
 	for (b0 = i; i < len && !is_space(line[i]) && line[i] != '\n' && line[i] != '\r'; i++)
 		;
 	if (tlen != strlen(KEY_TYPE) || memcmp(line + t0, KEY_TYPE, tlen)) {
-		why_set(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
+		msgf(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
 		        shown(line + t0, tlen, s1));
 		return -1;
 	}
 	if (crypto_b64_decode(line + b0, i - b0, &blob, &bloblen) != 0) {
-		why_set(why, whylen, "the public key is not base64");
+		msgf(why, whylen, "the public key is not base64");
 		return -1;
 	}
 	enum sshsig_status st = parse_pubkey_blob(blob, bloblen, out, why, whylen);
@@ -306,25 +296,25 @@ static int parse_openssh_private(const uint8_t *blob, size_t n, struct crypto_pk
 	char s1[80];
 
 	if (n < sizeof(OPENSSH_MAGIC) || memcmp(blob, OPENSSH_MAGIC, sizeof(OPENSSH_MAGIC))) {
-		why_set(why, whylen, "not an openssh-key-v1 private key");
+		msgf(why, whylen, "not an openssh-key-v1 private key");
 		return -1;
 	}
 	r.p += sizeof(OPENSSH_MAGIC);
 	r.n -= sizeof(OPENSSH_MAGIC);
 	if (rd_string(&r, &cipher, &cipherlen) || rd_string(&r, &kdf, &kdflen) ||
 	    rd_string(&r, &kdfopts, &kdfoptslen) || rd_u32(&r, &nkeys)) {
-		why_set(why, whylen, "malformed OpenSSH private key");
+		msgf(why, whylen, "malformed OpenSSH private key");
 		return -1;
 	}
 	if (cipherlen != 4 || memcmp(cipher, "none", 4) || kdflen != 4 || memcmp(kdf, "none", 4)) {
-		why_set(why, whylen, "the OpenSSH private key is protected by a passphrase, which is "
+		msgf(why, whylen, "the OpenSSH private key is protected by a passphrase, which is "
 		        "not supported: use a key made with -N '' in a 0600 file");
 		return -1;
 	}
 	(void)kdfopts;
 	if (nkeys != 1 || rd_string(&r, &pub, &publen) || rd_string(&r, &privsec, &privlen) ||
 	    r.n != 0) {
-		why_set(why, whylen, "malformed OpenSSH private key (one key expected)");
+		msgf(why, whylen, "malformed OpenSSH private key (one key expected)");
 		return -1;
 	}
 	if (parse_pubkey_blob(pub, publen, &outer, why, whylen) != SSHSIG_OK)
@@ -333,39 +323,39 @@ static int parse_openssh_private(const uint8_t *blob, size_t n, struct crypto_pk
 	/* Unencrypted: the private section is padded to the 8-byte block. */
 	priv = (struct rd){ privsec, privlen };
 	if (privlen % 8 || rd_u32(&priv, &check1) || rd_u32(&priv, &check2) || check1 != check2) {
-		why_set(why, whylen, "malformed OpenSSH private key (check bytes)");
+		msgf(why, whylen, "malformed OpenSSH private key (check bytes)");
 		goto out;
 	}
 	const uint8_t *type;
 	size_t typelen;
 	if (rd_string(&priv, &type, &typelen)) {
-		why_set(why, whylen, "malformed OpenSSH private key");
+		msgf(why, whylen, "malformed OpenSSH private key");
 		goto out;
 	}
 	if (typelen != strlen(KEY_TYPE) || memcmp(type, KEY_TYPE, typelen)) {
-		why_set(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
+		msgf(why, whylen, "key type %s is not supported (only " KEY_TYPE ")",
 		        shown(type, typelen, s1));
 		goto out;
 	}
 	if (!rd_string_is(&priv, CURVE) || rd_string(&priv, &q, &qlen) || rd_mpint32(&priv, d) ||
 	    rd_string(&priv, &comment, &commentlen) || priv.n >= 8) {
-		why_set(why, whylen, "malformed OpenSSH private key");
+		msgf(why, whylen, "malformed OpenSSH private key");
 		goto out;
 	}
 	for (size_t i = 0; i < priv.n; i++)
 		if (priv.p[i] != (uint8_t)(i + 1)) {
-			why_set(why, whylen, "malformed OpenSSH private key (padding)");
+			msgf(why, whylen, "malformed OpenSSH private key (padding)");
 			goto out;
 		}
 	(void)comment;
 	if (crypto_pk_from_scalar(d, &k) != 0) {
-		why_set(why, whylen, "the OpenSSH private key holds an invalid scalar");
+		msgf(why, whylen, "the OpenSSH private key holds an invalid scalar");
 		goto out;
 	}
 	uint8_t qk[EC_P256_POINT_LEN];
 	crypto_pk_point(k, qk);
 	if (qlen != sizeof(qk) || memcmp(q, qk, qlen) || !crypto_pk_equal(k, outer)) {
-		why_set(why, whylen, "the OpenSSH private key does not match its public key");
+		msgf(why, whylen, "the OpenSSH private key does not match its public key");
 		goto out;
 	}
 	*out = k;
@@ -387,7 +377,7 @@ int sshsig_key_parse_private(const void *buf, size_t len, struct crypto_pk **out
 	size_t n;
 	uint8_t *blob = dearmor_secret(buf, len, OPENSSH_BEGIN, OPENSSH_END, &n);
 	if (!blob) {
-		why_set(why, whylen, "malformed OpenSSH private key armor or base64");
+		msgf(why, whylen, "malformed OpenSSH private key armor or base64");
 		return -1;
 	}
 	int rc = parse_openssh_private(blob, n, out, why, whylen);
@@ -402,19 +392,19 @@ static char *read_key_file(const char *path, int secret, size_t *len, char *why,
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		why_set(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		msgf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	char *buf = NULL;
 	if (fstat(fd, &st) != 0) {
-		why_set(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+		msgf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
-		why_set(why, whylen, "%s is not a regular file", path);
+		msgf(why, whylen, "%s is not a regular file", path);
 	} else if (secret && (st.st_mode & 077)) {
-		why_set(why, whylen, "%s: permissions %04o are too open for a secret key "
+		msgf(why, whylen, "%s: permissions %04o are too open for a secret key "
 		        "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
 	} else if (!(buf = secure_read_fd(fd, KEYFILE_CAP, 0, len))) {
-		why_set(why, whylen, "cannot read %s: %s", path,
+		msgf(why, whylen, "cannot read %s: %s", path,
 		        errno == EFBIG ? "file too large" : strerror(errno));
 	}
 	close(fd);
@@ -432,7 +422,7 @@ int sshsig_key_load(const char *path, struct crypto_pk **out, char *why, size_t 
 	int rc = sshsig_key_parse_private(buf, len, out, w, sizeof(w));
 	secure_free(buf);
 	if (rc != 0)
-		why_set(why, whylen, "%s: %s", path, w);
+		msgf(why, whylen, "%s: %s", path, w);
 	return rc;
 }
 
@@ -521,38 +511,38 @@ enum sshsig_status sshsig_parse(const char *armored, size_t len, struct sshsig *
 
 	*out = NULL;
 	if (len > SSHSIG_MAX_LEN || dearmor(armored, len, &blob, &bloblen) != 0) {
-		why_set(why, whylen, "not an armored SSH signature (" ARMOR_BEGIN " ...)");
+		msgf(why, whylen, "not an armored SSH signature (" ARMOR_BEGIN " ...)");
 		goto out;
 	}
 	struct rd r = { blob, bloblen };
 	if (bloblen < MAGIC_LEN || memcmp(blob, MAGIC, MAGIC_LEN)) {
-		why_set(why, whylen, "not an SSHSIG blob");
+		msgf(why, whylen, "not an SSHSIG blob");
 		goto out;
 	}
 	r.p += MAGIC_LEN;
 	r.n -= MAGIC_LEN;
 	if (rd_u32(&r, &version)) {
-		why_set(why, whylen, "truncated SSH signature");
+		msgf(why, whylen, "truncated SSH signature");
 		goto out;
 	}
 	if (version != 1) {
-		why_set(why, whylen, "SSH signature version %u is not supported", version);
+		msgf(why, whylen, "SSH signature version %u is not supported", version);
 		st = SSHSIG_UNSUPPORTED;
 		goto out;
 	}
 	if (rd_string(&r, &pub, &publen) || rd_string(&r, &ns, &nslen) ||
 	    rd_string(&r, &reserved, &reslen) || rd_string(&r, &halg, &halglen) ||
 	    rd_string(&r, &sigblob, &sigbloblen)) {
-		why_set(why, whylen, "truncated SSH signature");
+		msgf(why, whylen, "truncated SSH signature");
 		goto out;
 	}
 	if (r.n != 0) {
-		why_set(why, whylen, "the SSH signature has trailing data");
+		msgf(why, whylen, "the SSH signature has trailing data");
 		goto out;
 	}
 	(void)reserved;
 	if (nslen == 0 || memchr(ns, 0, nslen)) {
-		why_set(why, whylen, "the SSH signature has an empty or binary namespace");
+		msgf(why, whylen, "the SSH signature has an empty or binary namespace");
 		goto out;
 	}
 	if (halglen == 6 && !memcmp(halg, "sha512", 6)) {
@@ -560,7 +550,7 @@ enum sshsig_status sshsig_parse(const char *armored, size_t len, struct sshsig *
 	} else if (halglen == 6 && !memcmp(halg, "sha256", 6)) {
 		s->hash = SSHSIG_SHA256;
 	} else {
-		why_set(why, whylen, "hash algorithm %s is not supported", shown(halg, halglen, s1));
+		msgf(why, whylen, "hash algorithm %s is not supported", shown(halg, halglen, s1));
 		st = SSHSIG_UNSUPPORTED;
 		goto out;
 	}
@@ -569,12 +559,12 @@ enum sshsig_status sshsig_parse(const char *armored, size_t len, struct sshsig *
 	st = SSHSIG_MALFORMED;
 	r = (struct rd){ sigblob, sigbloblen };
 	if (!rd_string_is(&r, KEY_TYPE) || rd_string(&r, &inner, &innerlen) || r.n != 0) {
-		why_set(why, whylen, "malformed " KEY_TYPE " signature");
+		msgf(why, whylen, "malformed " KEY_TYPE " signature");
 		goto out;
 	}
 	r = (struct rd){ inner, innerlen };
 	if (rd_mpint32(&r, s->sig) || rd_mpint32(&r, s->sig + 32) || r.n != 0) {
-		why_set(why, whylen, "malformed " KEY_TYPE " signature values");
+		msgf(why, whylen, "malformed " KEY_TYPE " signature values");
 		goto out;
 	}
 	s->ns = xstrndup((const char *)ns, nslen);
@@ -606,12 +596,12 @@ enum sshsig_status sshsig_check_digest(const struct sshsig *s, const uint8_t *di
 {
 	uint8_t h[SHA256_LEN];
 	if (dlen != hash_len(s->hash)) {
-		why_set(why, whylen, "internal error: digest length");
+		msgf(why, whylen, "internal error: digest length");
 		return SSHSIG_ERROR;
 	}
 	signed_data_digest(s->ns, s->hash, digest, h);
 	if (crypto_ecdsa_verify_digest(s->key, h, s->sig, sizeof(s->sig)) != 0) {
-		why_set(why, whylen, "the signature does not match the message");
+		msgf(why, whylen, "the signature does not match the message");
 		return SSHSIG_BAD;
 	}
 	return SSHSIG_OK;
@@ -678,20 +668,20 @@ static char *sign_common(const struct crypto_pk *key, int fd, const void *msg, s
 	struct strbuf blob = STRBUF_INIT, sigblob = STRBUF_INIT, inner = STRBUF_INIT;
 
 	if (!crypto_pk_has_private(key)) {
-		why_set(why, whylen, "signing needs a private key");
+		msgf(why, whylen, "signing needs a private key");
 		return NULL;
 	}
 	if (!ns || !*ns) {
-		why_set(why, whylen, "the namespace must not be empty");
+		msgf(why, whylen, "the namespace must not be empty");
 		return NULL;
 	}
 	if (hash_message(h, fd, msg, len, digest) != 0) {
-		why_set(why, whylen, "cannot read the message: %s", strerror(errno));
+		msgf(why, whylen, "cannot read the message: %s", strerror(errno));
 		return NULL;
 	}
 	signed_data_digest(ns, h, digest, sd);
 	if (crypto_ecdsa_sign_digest(key, sd, sig) != 0) {
-		why_set(why, whylen, "signing failed");
+		msgf(why, whylen, "signing failed");
 		return NULL;
 	}
 	put_mpint32(&inner, sig);
@@ -1055,10 +1045,10 @@ next:
 		free(line);
 	}
 	if (reason[0]) {
-		why_set(why, whylen, "%s", reason);
+		msgf(why, whylen, "%s", reason);
 	} else {
 		char s1[80];
-		why_set(why, whylen, "%s does not allow key %s for '%s'%s", name, fp,
+		msgf(why, whylen, "%s does not allow key %s for '%s'%s", name, fp,
 		        shown(identity, strlen(identity), s1), firstbad);
 	}
 	return SSHSIG_NOT_ALLOWED;
@@ -1080,26 +1070,26 @@ static enum sshsig_status verify_common(int fd, const void *msg, size_t msglen, 
 	if (why && whylen)
 		why[0] = 0;
 	if (!identity || !*identity || !ns || !*ns) {
-		why_set(why, whylen, "identity and namespace must not be empty");
+		msgf(why, whylen, "identity and namespace must not be empty");
 		return SSHSIG_ERROR;
 	}
 	if ((st = sshsig_parse(sig, siglen, &s, why, whylen)) != SSHSIG_OK)
 		return st;
 	if (strcmp(s->ns, ns)) {
-		why_set(why, whylen, "signed for namespace '%s', not '%s'",
+		msgf(why, whylen, "signed for namespace '%s', not '%s'",
 		        shown(s->ns, strlen(s->ns), s1), shown(ns, strlen(ns), s2));
 		st = SSHSIG_NAMESPACE;
 		goto out;
 	}
 	if (hash_message(s->hash, fd, msg, msglen, digest) != 0) {
-		why_set(why, whylen, "cannot read the message: %s", strerror(errno));
+		msgf(why, whylen, "cannot read the message: %s", strerror(errno));
 		st = SSHSIG_ERROR;
 		goto out;
 	}
 	if ((st = sshsig_check_digest(s, digest, hash_len(s->hash), why, whylen)) != SSHSIG_OK)
 		goto out;
 	if (read_file_capped(allowed, SSHSIG_ALLOWED_CAP, &text, &textlen) != 0) {
-		why_set(why, whylen, "cannot read %s: %s", allowed,
+		msgf(why, whylen, "cannot read %s: %s", allowed,
 		        errno == EFBIG ? "file too large" : strerror(errno));
 		st = SSHSIG_ERROR;
 		goto out;
@@ -1120,7 +1110,7 @@ enum sshsig_status sshsig_verify_fd(int msg_fd, const char *sig, size_t siglen,
                                     char *why, size_t whylen)
 {
 	if (msg_fd < 0) {
-		why_set(why, whylen, "internal error: no message fd");
+		msgf(why, whylen, "internal error: no message fd");
 		return SSHSIG_ERROR;
 	}
 	return verify_common(msg_fd, NULL, 0, sig, siglen, allowed_signers, identity, ns, now, fp,

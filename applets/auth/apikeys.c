@@ -135,17 +135,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static NORETURN void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		die_usage("option '%.*s' needs a value", n, arg);
-	if (optopt > 0 && optopt < 256)
-		die_usage("unknown option '-%c'", optopt);
-	die_usage("unknown option '%.*s'", n, arg);
-}
-
 /* Returns 1 for --help.  The operand of revoke may come first. */
 static int parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 {
@@ -157,7 +146,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		if (c == 'h')
 			return 1;
 		if (c < 256)
-			bad_option(c, argv);
+			die_bad_option(c, argv);
 		const char *name = longopts[c - 256].name;
 		if (!(allowed & B(c)))
 			die_usage("--%s does not apply to '%s'", name, argv[0]);
@@ -294,34 +283,6 @@ static NORETURN void corrupt(const struct store *s, const char *what)
 	die("key store %s is corrupt: %s", s->path, what);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Any object with the same key twice, at any depth? */
-static int json_dupkeys(const cJSON *node)
-{
-	size_t n = 0;
-	for (const cJSON *c = node->child; c; c = c->next) {
-		n++;
-		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && json_dupkeys(c))
-			return 1;
-	}
-	if (!cJSON_IsObject(node) || n < 2)
-		return 0;
-	const char **names = xcalloc(n, sizeof(*names));
-	size_t i = 0;
-	for (const cJSON *c = node->child; c; c = c->next)
-		names[i++] = c->string ? c->string : "";
-	qsort(names, n, sizeof(*names), cmp_name);
-	int dup = 0;
-	for (i = 1; i < n && !dup; i++)
-		dup = !strcmp(names[i - 1], names[i]);
-	free(names);
-	return dup;
-}
-
 static const cJSON *jget(const cJSON *o, const char *k)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, k);
@@ -423,7 +384,7 @@ static void store_load(struct store *s, const char *path)
 	free(text);
 	if (!cJSON_IsObject(root))
 		corrupt(s, "not a JSON object");
-	if (json_dupkeys(root))
+	if (json_dup_keys(root))
 		corrupt(s, "duplicate keys in an object");
 	const cJSON *v = jget(root, "format");
 	if (!cJSON_IsString(v) || strcmp(v->valuestring, STORE_FORMAT))

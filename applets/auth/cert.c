@@ -97,17 +97,6 @@ struct opts {
 	unsigned seen;
 };
 
-static NORETURN void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		die_usage("option '%.*s' needs a value", n, arg);
-	if (optopt > 0 && optopt < 256)
-		die_usage("unknown option '-%c'", optopt);
-	die_usage("unknown option '%.*s'", n, arg);
-}
-
 /* RFC 1123 host name; with wildcard, a leading "*." label is allowed. */
 static int hostname_ok(const char *s, int wildcard)
 {
@@ -189,7 +178,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		if (c == 'h')
 			return 1;
 		if (c < 256)
-			bad_option(c, argv);
+			die_bad_option(c, argv);
 		const char *name = longopts[c - 256].name;
 		if (!(allowed & B(c)))
 			die_usage("--%s does not apply to 'cert %s'", name, argv[0]);

@@ -97,17 +97,6 @@ static const struct option longopts[] = {
 };
 
 /* Name an offending argument without what follows '=' (it may be a key). */
-static NORETURN void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		die_usage("option '%.*s' needs a value", n, arg);
-	if (optopt > 0 && optopt < 256)
-		die_usage("unknown option '-%c'", optopt);
-	die_usage("unknown option '%.*s'", n, arg);
-}
-
 static void once(struct key_opts *o, unsigned bit, const char *name)
 {
 	if (o->seen & bit)
@@ -162,7 +151,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed, struct key_opts *
 			o->strict = 1;
 			break;
 		default:
-			bad_option(c, argv);
+			die_bad_option(c, argv);
 		}
 	}
 	return 0;

@@ -97,17 +97,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static NORETURN void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		die_usage("option '%.*s' needs a value", n, arg);
-	if (optopt > 0 && optopt < 256)
-		die_usage("unknown option '-%c'", optopt);
-	die_usage("unknown option '%.*s'", n, arg);
-}
-
 static int64_t parse_count(const char *opt, const char *s, int64_t min, int64_t max)
 {
 	char *end;
@@ -193,7 +182,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		}
 		if (c < 256)
-			bad_option(c, args);
+			die_bad_option(c, args);
 		if (o->seen & B(c))
 			die_usage("--%s given twice", longopts[c - 256].name);
 		o->seen |= B(c);
@@ -306,33 +295,6 @@ static NORETURN void corrupt(const struct state *s, const char *what)
 	die("rate-limit state %s is corrupt: %s (remove it to start afresh)", s->path, what);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int json_dupkeys(const cJSON *node)
-{
-	size_t n = 0;
-	for (const cJSON *c = node->child; c; c = c->next) {
-		n++;
-		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && json_dupkeys(c))
-			return 1;
-	}
-	if (!cJSON_IsObject(node) || n < 2)
-		return 0;
-	const char **names = xcalloc(n, sizeof(*names));
-	size_t i = 0;
-	for (const cJSON *c = node->child; c; c = c->next)
-		names[i++] = c->string ? c->string : "";
-	qsort(names, n, sizeof(*names), cmp_name);
-	int dup = 0;
-	for (i = 1; i < n && !dup; i++)
-		dup = !strcmp(names[i - 1], names[i]);
-	free(names);
-	return dup;
-}
-
 static void state_load(struct state *s)
 {
 	int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -363,7 +325,7 @@ static void state_load(struct state *s)
 	if (end && strspn(end, " \t\r\n") != (size_t)(text + len - end))
 		corrupt(s, "text after the JSON value");
 	free(text);
-	if (!cJSON_IsObject(root) || json_dupkeys(root))
+	if (!cJSON_IsObject(root) || json_dup_keys(root))
 		corrupt(s, "not a JSON object without duplicate keys");
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "format");
 	if (!cJSON_IsString(v) || strcmp(v->valuestring, STATE_FORMAT))

@@ -63,17 +63,6 @@ static const char verify_help[] =
 
 enum { O_KEY = 256, O_HASH, O_KEYGEN, O_PRINT };
 
-static NORETURN void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	int n = (int)strcspn(arg, "=");
-	if (c == ':')
-		die_usage("option '%.*s' needs a value", n, arg);
-	if (optopt > 0 && optopt < 256)
-		die_usage("unknown option '-%c'", optopt);
-	die_usage("unknown option '%.*s'", n, arg);
-}
-
 /* Refuse an option given twice: bit = its index in longopts. */
 static void once(const struct option *l, unsigned *seen, int c)
 {
@@ -156,7 +145,7 @@ int auth_cmd_sign(int argc, char **argv)
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			bad_option(c, argv);
+			die_bad_option(c, argv);
 		once(longopts, &seen, c);
 		switch (c) {
 		case O_KEY: keyfile = optarg; break;
@@ -256,7 +245,7 @@ int auth_verify_sig(int argc, char **argv)
 			return 0;
 		}
 		if (c == '?' || c == ':')
-			bad_option(c, argv);
+			die_bad_option(c, argv);
 		once(longopts, &seen, c);
 		switch (c) {
 		case 'S': sigfile = optarg; break;
