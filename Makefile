@@ -54,9 +54,9 @@ ALL_CFLAGS += -fPIE
 ALL_LDFLAGS += -pie
 LIBS += -lcjson
 endif
+# libsecret's headers only: keyring.c dlopen()s the library at run time.
 ifeq ($(CONFIG_APCORE_KEYRING),y)
 KEYRING_CFLAGS := $(shell pkg-config --cflags libsecret-1)
-LIBS += $(shell pkg-config --libs libsecret-1)
 endif
 ifeq ($(CONFIG_APCORE_SANDBOX_SECCOMP),y)
 LIBS += -lseccomp

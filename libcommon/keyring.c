@@ -17,14 +17,25 @@
  * process - is left broken for every later call.  With the helper the
  * caller's process never touches glib at all: no threads, sources,
  * connections or one-time allocations survive a call, and each call reads
- * DBUS_SESSION_BUS_ADDRESS afresh.  The cost is a fork() per call, well
- * below the D-Bus round trips.  The secret travels over the pipe straight
+ * DBUS_SESSION_BUS_ADDRESS afresh.  The cost is a fork() and a dlopen()
+ * per call, about 3 ms together.  The secret travels over the pipe straight
  * into a secure_alloc() buffer.  The caller must not be multi-threaded.
+ *
+ * Loading: the binary does not link libsecret.  Only the helper dlopen()s
+ * libsecret-1.so.0 (with it glib, gobject, gio and their dependencies) and
+ * resolves every function it calls, libsecret's and glib's, into kr_lib;
+ * the headers give the types only, so no secret_* or g_* symbol is left
+ * for the linker.  Every other invocation of the binary starts without
+ * them, and a host without libsecret gets KR_ERROR saying so.
  *
  * Prompts: we are headless.  The helper's service proxy is a SecretService
  * subclass whose prompt methods dismiss the prompt and fail with
  * SECRET_ERROR_IS_LOCKED, so a collection that cannot be unlocked (or
  * created) without user interaction yields KR_LOCKED, never a window.
+ * libsecret sends every prompt a call meets (unlock, create collection,
+ * create item) through these methods, so overriding them covers each
+ * path.  The subclass is registered by hand with g_type_register_static_simple
+ * (G_DEFINE_TYPE would link gobject).
  */
 
 #include "config.h"
@@ -35,6 +46,7 @@
 
 #if CFG_APCORE_KEYRING
 #include <libsecret/secret.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -112,27 +124,55 @@ static const SecretSchema kr_match_schema = {
 	},
 };
 
-typedef struct {
-	SecretService parent;
-} KrService;
+/* libsecret and the glib it pulls in, resolved in the helper only: the
+ * caller's process never fills this in.  Each pointer has the type of the
+ * header's prototype, so the calls are checked as if linked. */
+#define KR_LIBSECRET "libsecret-1.so.0"
+#define KR_LIB_FUNCTIONS(X) \
+	X(secret_collection_for_alias_sync) X(secret_collection_get_locked) \
+	X(secret_error_get_quark) X(secret_item_delete_sync) X(secret_item_get_locked) \
+	X(secret_service_get_type) X(secret_service_lookup_sync) X(secret_service_open_sync) \
+	X(secret_service_search_sync) X(secret_service_store_sync) \
+	X(secret_service_unlock_sync) X(secret_value_get) X(secret_value_new) \
+	X(secret_value_unref) \
+	X(g_dbus_error_is_remote_error) X(g_dbus_error_quark) \
+	X(g_dbus_error_strip_remote_error) X(g_dbus_proxy_call) \
+	X(g_dbus_proxy_get_name_owner) X(g_error_free) X(g_error_matches) X(g_free) \
+	X(g_hash_table_insert) X(g_hash_table_new) X(g_hash_table_unref) \
+	X(g_io_error_quark) X(g_list_append) X(g_list_free) X(g_list_free_full) \
+	X(g_object_unref) X(g_set_error_literal) X(g_str_equal) X(g_str_hash) \
+	X(g_strdup_printf) X(g_task_new) X(g_task_propagate_pointer) \
+	X(g_task_return_new_error) X(g_type_query) X(g_type_register_static_simple)
 
-typedef struct {
-	SecretServiceClass parent_class;
-} KrServiceClass;
+static struct {
+#define KR_LIB_MEMBER(f) __typeof__(f) *f;
+	KR_LIB_FUNCTIONS(KR_LIB_MEMBER)
+#undef KR_LIB_MEMBER
+} kr_lib;
 
-static GType kr_service_get_type(void);
-G_DEFINE_TYPE(KrService, kr_service, SECRET_TYPE_SERVICE)
-
-static void kr_service_init(KrService *self)
+static int kr_load(char *why, size_t whylen)
 {
-	(void)self;
+	void *h = dlopen(KR_LIBSECRET, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		kr_why(why, whylen, "cannot load " KR_LIBSECRET ", which the OS keyring needs: %s",
+		       dlerror());
+		return -1;
+	}
+#define KR_LIB_RESOLVE(f) \
+	if (!(kr_lib.f = (__typeof__(kr_lib.f))dlsym(h, #f))) { \
+		kr_why(why, whylen, "cannot load " KR_LIBSECRET ": %s", dlerror()); \
+		return -1; \
+	}
+	KR_LIB_FUNCTIONS(KR_LIB_RESOLVE)
+#undef KR_LIB_RESOLVE
+	return 0;
 }
 
 /* Tell the service we will not show its prompt; no reply wanted. */
 static void kr_dismiss(SecretPrompt *prompt)
 {
-	g_dbus_proxy_call(G_DBUS_PROXY(prompt), "Dismiss", NULL,
-	                  G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
+	kr_lib.g_dbus_proxy_call((GDBusProxy *)prompt, "Dismiss", NULL,
+	                         G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
 }
 
 static GVariant *kr_prompt_sync(SecretService *self, SecretPrompt *prompt,
@@ -141,7 +181,8 @@ static GVariant *kr_prompt_sync(SecretService *self, SecretPrompt *prompt,
 {
 	(void)self, (void)cancellable, (void)type;
 	kr_dismiss(prompt);
-	g_set_error_literal(error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, KR_PROMPT_MSG);
+	kr_lib.g_set_error_literal(error, kr_lib.secret_error_get_quark(), SECRET_ERROR_IS_LOCKED,
+	                           KR_PROMPT_MSG);
 	return NULL;
 }
 
@@ -150,54 +191,70 @@ static void kr_prompt_async(SecretService *self, SecretPrompt *prompt,
                             GAsyncReadyCallback callback, gpointer data)
 {
 	(void)type;
-	GTask *task = g_task_new(self, cancellable, callback, data);
+	GTask *task = kr_lib.g_task_new(self, cancellable, callback, data);
 	kr_dismiss(prompt);
-	g_task_return_new_error(task, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, "%s", KR_PROMPT_MSG);
-	g_object_unref(task);
+	kr_lib.g_task_return_new_error(task, kr_lib.secret_error_get_quark(),
+	                               SECRET_ERROR_IS_LOCKED, "%s", KR_PROMPT_MSG);
+	kr_lib.g_object_unref(task);
 }
 
 static GVariant *kr_prompt_finish(SecretService *self, GAsyncResult *result, GError **error)
 {
 	(void)self;
-	return g_task_propagate_pointer(G_TASK(result), error);
+	return kr_lib.g_task_propagate_pointer((GTask *)result, error);
 }
 
-static void kr_service_class_init(KrServiceClass *klass)
+static void kr_service_class_init(gpointer klass, gpointer data)
 {
-	SecretServiceClass *sc = SECRET_SERVICE_CLASS(klass);
+	(void)data;
+	SecretServiceClass *sc = klass;
 	sc->prompt_sync = kr_prompt_sync;
 	sc->prompt_async = kr_prompt_async;
 	sc->prompt_finish = kr_prompt_finish;
+}
+
+/* The SecretService subclass with the prompt methods above; 0 on failure. */
+static GType kr_service_type(void)
+{
+	GType parent = kr_lib.secret_service_get_type();
+	GTypeQuery q;
+	kr_lib.g_type_query(parent, &q);
+	if (!q.type)
+		return 0;
+	return kr_lib.g_type_register_static_simple(parent, "ApcoreKrService", q.class_size,
+	                                            kr_service_class_init, q.instance_size,
+	                                            NULL, 0);
 }
 
 /* Classify err (consumed) and describe it in why, prefixed by what. */
 static enum kr_status kr_fail(GError *err, const char *what, char *why, size_t whylen)
 {
 	enum kr_status st = KR_ERROR;
-	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED)) {
+	GQuark dbus = kr_lib.g_dbus_error_quark();
+	if (kr_lib.g_error_matches(err, kr_lib.secret_error_get_quark(), SECRET_ERROR_IS_LOCKED)) {
 		kr_why(why, whylen, "%s", KR_PROMPT_MSG);
-		g_error_free(err);
+		kr_lib.g_error_free(err);
 		return KR_LOCKED;
 	}
-	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED) ||
-	    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CLOSED))
+	if (kr_lib.g_error_matches(err, dbus, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    kr_lib.g_error_matches(err, dbus, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+	    kr_lib.g_error_matches(err, dbus, G_DBUS_ERROR_DISCONNECTED) ||
+	    kr_lib.g_error_matches(err, kr_lib.g_io_error_quark(), G_IO_ERROR_CLOSED))
 		st = KR_NOBUS;
-	if (g_dbus_error_is_remote_error(err))
-		g_dbus_error_strip_remote_error(err);
+	if (kr_lib.g_dbus_error_is_remote_error(err))
+		kr_lib.g_dbus_error_strip_remote_error(err);
 	kr_why(why, whylen, "%s: %s", what, err->message);
-	g_error_free(err);
+	kr_lib.g_error_free(err);
 	return st;
 }
 
 static GHashTable *kr_attrs(const char *service, const char *account, int with_app)
 {
-	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *h = kr_lib.g_hash_table_new(kr_lib.g_str_hash, kr_lib.g_str_equal);
 	if (with_app)
-		g_hash_table_insert(h, (gpointer)"application", (gpointer)KR_APPLICATION);
-	g_hash_table_insert(h, (gpointer)"service", (gpointer)service);
-	g_hash_table_insert(h, (gpointer)"username", (gpointer)account);
+		kr_lib.g_hash_table_insert(h, (gpointer)"application", (gpointer)KR_APPLICATION);
+	kr_lib.g_hash_table_insert(h, (gpointer)"service", (gpointer)service);
+	kr_lib.g_hash_table_insert(h, (gpointer)"username", (gpointer)account);
 	return h;
 }
 
@@ -205,8 +262,8 @@ static GHashTable *kr_attrs(const char *service, const char *account, int with_a
 static enum kr_status kr_do_probe(SecretService *svc, char *why, size_t whylen)
 {
 	GError *err = NULL;
-	SecretCollection *coll = secret_collection_for_alias_sync(svc, SECRET_COLLECTION_DEFAULT,
-	                                                          SECRET_COLLECTION_NONE, NULL, &err);
+	SecretCollection *coll = kr_lib.secret_collection_for_alias_sync(
+		svc, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL, &err);
 	if (err)
 		return kr_fail(err, "cannot read the default keyring collection", why, whylen);
 	if (!coll) {
@@ -214,18 +271,18 @@ static enum kr_status kr_do_probe(SecretService *svc, char *why, size_t whylen)
 		return KR_ERROR;
 	}
 	enum kr_status st = KR_OK;
-	if (secret_collection_get_locked(coll)) {
-		GList *objs = g_list_append(NULL, coll);
-		gint n = secret_service_unlock_sync(svc, objs, NULL, NULL, &err);
-		g_list_free(objs);
+	if (kr_lib.secret_collection_get_locked(coll)) {
+		GList *objs = kr_lib.g_list_append(NULL, coll);
+		gint n = kr_lib.secret_service_unlock_sync(svc, objs, NULL, NULL, &err);
+		kr_lib.g_list_free(objs);
 		if (err)
 			st = kr_fail(err, "cannot unlock the default keyring collection", why, whylen);
-		else if (n < 1 || secret_collection_get_locked(coll)) {
+		else if (n < 1 || kr_lib.secret_collection_get_locked(coll)) {
 			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
 			st = KR_LOCKED;
 		}
 	}
-	g_object_unref(coll);
+	kr_lib.g_object_unref(coll);
 	return st;
 }
 
@@ -236,15 +293,15 @@ static enum kr_status kr_do_store(SecretService *svc, const struct kr_req *rq,
 	 * and Python keyring's replace=True replaces only items whose
 	 * attributes equal its three. */
 	GHashTable *attrs = kr_attrs(rq->service, rq->account, 1);
-	gchar *label = g_strdup_printf("Password for '%s' on '%s'", rq->account, rq->service);
-	SecretValue *value = secret_value_new(rq->len ? rq->secret : "", (gssize)rq->len,
-	                                      KR_CONTENT_TYPE);
+	gchar *label = kr_lib.g_strdup_printf("Password for '%s' on '%s'", rq->account, rq->service);
+	SecretValue *value = kr_lib.secret_value_new(rq->len ? rq->secret : "", (gssize)rq->len,
+	                                             KR_CONTENT_TYPE);
 	GError *err = NULL;
-	gboolean ok = secret_service_store_sync(svc, NULL, attrs, SECRET_COLLECTION_DEFAULT, label,
-	                                        value, NULL, &err);
-	secret_value_unref(value);
-	g_free(label);
-	g_hash_table_unref(attrs);
+	gboolean ok = kr_lib.secret_service_store_sync(svc, NULL, attrs, SECRET_COLLECTION_DEFAULT,
+	                                               label, value, NULL, &err);
+	kr_lib.secret_value_unref(value);
+	kr_lib.g_free(label);
+	kr_lib.g_hash_table_unref(attrs);
 	if (!ok)
 		return kr_fail(err, "cannot store the keyring item", why, whylen);
 	return KR_OK;
@@ -255,8 +312,8 @@ static enum kr_status kr_do_lookup(SecretService *svc, const struct kr_req *rq,
 {
 	GHashTable *attrs = kr_attrs(rq->service, rq->account, 0);
 	GError *err = NULL;
-	*value = secret_service_lookup_sync(svc, &kr_match_schema, attrs, NULL, &err);
-	g_hash_table_unref(attrs);
+	*value = kr_lib.secret_service_lookup_sync(svc, &kr_match_schema, attrs, NULL, &err);
+	kr_lib.g_hash_table_unref(attrs);
 	if (err)
 		return kr_fail(err, "cannot read the keyring item", why, whylen);
 	if (!*value) {
@@ -273,10 +330,10 @@ static enum kr_status kr_do_delete(SecretService *svc, const struct kr_req *rq,
 {
 	GHashTable *attrs = kr_attrs(rq->service, rq->account, 0);
 	GError *err = NULL;
-	GList *items = secret_service_search_sync(svc, &kr_match_schema, attrs,
-	                                          SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
-	                                          NULL, &err);
-	g_hash_table_unref(attrs);
+	GList *items = kr_lib.secret_service_search_sync(svc, &kr_match_schema, attrs,
+	                                                 SECRET_SEARCH_ALL | SECRET_SEARCH_UNLOCK,
+	                                                 NULL, &err);
+	kr_lib.g_hash_table_unref(attrs);
 	if (err)
 		return kr_fail(err, "cannot search the keyring", why, whylen);
 	enum kr_status st = KR_OK;
@@ -286,37 +343,44 @@ static enum kr_status kr_do_delete(SecretService *svc, const struct kr_req *rq,
 		st = KR_NOTFOUND;
 	}
 	for (GList *l = items; l && st == KR_OK; l = l->next) {
-		if (secret_item_get_locked(l->data)) {
+		if (kr_lib.secret_item_get_locked(l->data)) {
 			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
 			st = KR_LOCKED;
 		}
 	}
 	for (GList *l = items; l && st == KR_OK; l = l->next)
-		if (!secret_item_delete_sync(l->data, NULL, &err))
+		if (!kr_lib.secret_item_delete_sync(l->data, NULL, &err))
 			st = kr_fail(err, "cannot delete the keyring item", why, whylen);
-	g_list_free_full(items, g_object_unref);
+	kr_lib.g_list_free_full(items, kr_lib.g_object_unref);
 	return st;
 }
 
 static enum kr_status kr_do(const struct kr_req *rq, SecretValue **value,
                             char *why, size_t whylen)
 {
+	if (kr_load(why, whylen) != 0)
+		return KR_ERROR;
+	GType type = kr_service_type();
+	if (!type) {
+		kr_why(why, whylen, "cannot register a SecretService subclass with " KR_LIBSECRET);
+		return KR_ERROR;
+	}
 	GError *err = NULL;
-	SecretService *svc = secret_service_open_sync(kr_service_get_type(), NULL,
-	                                              SECRET_SERVICE_NONE, NULL, &err);
+	SecretService *svc = kr_lib.secret_service_open_sync(type, NULL, SECRET_SERVICE_NONE,
+	                                                     NULL, &err);
 	if (!svc) {
 		enum kr_status st = kr_fail(err, "cannot connect to the D-Bus session bus",
 		                            why, whylen);
 		return st == KR_ERROR ? KR_NOBUS : st;
 	}
-	gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(svc));
+	gchar *owner = kr_lib.g_dbus_proxy_get_name_owner((GDBusProxy *)svc);
 	if (!owner) {
 		kr_why(why, whylen, "no Secret Service on the D-Bus session bus "
 		       "(nothing owns org.freedesktop.secrets)");
-		g_object_unref(svc);
+		kr_lib.g_object_unref(svc);
 		return KR_NOBUS;
 	}
-	g_free(owner);
+	kr_lib.g_free(owner);
 
 	enum kr_status st = KR_ERROR;
 	switch (rq->op) {
@@ -325,7 +389,7 @@ static enum kr_status kr_do(const struct kr_req *rq, SecretValue **value,
 	case KR_OP_LOOKUP: st = kr_do_lookup(svc, rq, value, why, whylen); break;
 	case KR_OP_DELETE: st = kr_do_delete(svc, rq, why, whylen); break;
 	}
-	g_object_unref(svc);
+	kr_lib.g_object_unref(svc);
 	return st;
 }
 
@@ -350,14 +414,14 @@ NORETURN static void kr_helper(int fd, pid_t parent, const struct kr_req *rq)
 	const gchar *p = NULL;
 	gsize n = 0;
 	if (value)
-		p = secret_value_get(value, &n);
+		p = kr_lib.secret_value_get(value, &n);
 	rep.len = n;
 	if (write_full(fd, &rep, sizeof(rep)) == 0 && write_full(fd, why, rep.whylen) == 0)
 		(void)write_full(fd, p, n);
 	if (value) {
 		/* We hold the only reference: wipe libsecret's copy before it goes. */
 		secure_wipe((void *)p, n);
-		secret_value_unref(value);
+		kr_lib.secret_value_unref(value);
 	}
 	_exit(0);
 }
