@@ -73,16 +73,6 @@ const char *kr_status_str(enum kr_status s)
 	return "unknown";
 }
 
-PRINTF(3, 4) static void kr_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	if (!why || !whylen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 #if CFG_APCORE_KEYRING
 
 #define KR_APPLICATION "Python keyring library"
@@ -154,13 +144,13 @@ static int kr_load(char *why, size_t whylen)
 {
 	void *h = dlopen(KR_LIBSECRET, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		kr_why(why, whylen, "cannot load " KR_LIBSECRET ", which the OS keyring needs: %s",
+		msgf(why, whylen, "cannot load " KR_LIBSECRET ", which the OS keyring needs: %s",
 		       dlerror());
 		return -1;
 	}
 #define KR_LIB_RESOLVE(f) \
 	if (!(kr_lib.f = (__typeof__(kr_lib.f))dlsym(h, #f))) { \
-		kr_why(why, whylen, "cannot load " KR_LIBSECRET ": %s", dlerror()); \
+		msgf(why, whylen, "cannot load " KR_LIBSECRET ": %s", dlerror()); \
 		return -1; \
 	}
 	KR_LIB_FUNCTIONS(KR_LIB_RESOLVE)
@@ -232,7 +222,7 @@ static enum kr_status kr_fail(GError *err, const char *what, char *why, size_t w
 	enum kr_status st = KR_ERROR;
 	GQuark dbus = kr_lib.g_dbus_error_quark();
 	if (kr_lib.g_error_matches(err, kr_lib.secret_error_get_quark(), SECRET_ERROR_IS_LOCKED)) {
-		kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+		msgf(why, whylen, "%s", KR_PROMPT_MSG);
 		kr_lib.g_error_free(err);
 		return KR_LOCKED;
 	}
@@ -243,7 +233,7 @@ static enum kr_status kr_fail(GError *err, const char *what, char *why, size_t w
 		st = KR_NOBUS;
 	if (kr_lib.g_dbus_error_is_remote_error(err))
 		kr_lib.g_dbus_error_strip_remote_error(err);
-	kr_why(why, whylen, "%s: %s", what, err->message);
+	msgf(why, whylen, "%s: %s", what, err->message);
 	kr_lib.g_error_free(err);
 	return st;
 }
@@ -267,7 +257,7 @@ static enum kr_status kr_do_probe(SecretService *svc, char *why, size_t whylen)
 	if (err)
 		return kr_fail(err, "cannot read the default keyring collection", why, whylen);
 	if (!coll) {
-		kr_why(why, whylen, "the Secret Service has no default collection");
+		msgf(why, whylen, "the Secret Service has no default collection");
 		return KR_ERROR;
 	}
 	enum kr_status st = KR_OK;
@@ -278,7 +268,7 @@ static enum kr_status kr_do_probe(SecretService *svc, char *why, size_t whylen)
 		if (err)
 			st = kr_fail(err, "cannot unlock the default keyring collection", why, whylen);
 		else if (n < 1 || kr_lib.secret_collection_get_locked(coll)) {
-			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+			msgf(why, whylen, "%s", KR_PROMPT_MSG);
 			st = KR_LOCKED;
 		}
 	}
@@ -317,7 +307,7 @@ static enum kr_status kr_do_lookup(SecretService *svc, const struct kr_req *rq,
 	if (err)
 		return kr_fail(err, "cannot read the keyring item", why, whylen);
 	if (!*value) {
-		kr_why(why, whylen, "no keyring item for service '%s', account '%s'",
+		msgf(why, whylen, "no keyring item for service '%s', account '%s'",
 		       rq->service, rq->account);
 		return KR_NOTFOUND;
 	}
@@ -338,13 +328,13 @@ static enum kr_status kr_do_delete(SecretService *svc, const struct kr_req *rq,
 		return kr_fail(err, "cannot search the keyring", why, whylen);
 	enum kr_status st = KR_OK;
 	if (!items) {
-		kr_why(why, whylen, "no keyring item for service '%s', account '%s'",
+		msgf(why, whylen, "no keyring item for service '%s', account '%s'",
 		       rq->service, rq->account);
 		st = KR_NOTFOUND;
 	}
 	for (GList *l = items; l && st == KR_OK; l = l->next) {
 		if (kr_lib.secret_item_get_locked(l->data)) {
-			kr_why(why, whylen, "%s", KR_PROMPT_MSG);
+			msgf(why, whylen, "%s", KR_PROMPT_MSG);
 			st = KR_LOCKED;
 		}
 	}
@@ -362,7 +352,7 @@ static enum kr_status kr_do(const struct kr_req *rq, SecretValue **value,
 		return KR_ERROR;
 	GType type = kr_service_type();
 	if (!type) {
-		kr_why(why, whylen, "cannot register a SecretService subclass with " KR_LIBSECRET);
+		msgf(why, whylen, "cannot register a SecretService subclass with " KR_LIBSECRET);
 		return KR_ERROR;
 	}
 	GError *err = NULL;
@@ -375,7 +365,7 @@ static enum kr_status kr_do(const struct kr_req *rq, SecretValue **value,
 	}
 	gchar *owner = kr_lib.g_dbus_proxy_get_name_owner((GDBusProxy *)svc);
 	if (!owner) {
-		kr_why(why, whylen, "no Secret Service on the D-Bus session bus "
+		msgf(why, whylen, "no Secret Service on the D-Bus session bus "
 		       "(nothing owns org.freedesktop.secrets)");
 		kr_lib.g_object_unref(svc);
 		return KR_NOBUS;
@@ -428,19 +418,12 @@ NORETURN static void kr_helper(int fd, pid_t parent, const struct kr_req *rq)
 
 /* ======================================================= the caller side */
 
-static long long kr_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read exactly n bytes before deadline: 0, -1 on EOF/error, -2 on timeout. */
 static int kr_read_by(int fd, void *buf, size_t n, long long deadline)
 {
 	size_t got = 0;
 	while (got < n) {
-		long long left = deadline - kr_now_ms();
+		long long left = deadline - time_mono_ms();
 		if (left <= 0)
 			return -2;
 		struct pollfd pfd = { fd, POLLIN, 0 };
@@ -483,22 +466,22 @@ static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **sec
                              size_t *len, char *why, size_t whylen)
 {
 	if (!kr_have_session_bus()) {
-		kr_why(why, whylen, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)");
+		msgf(why, whylen, "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)");
 		return KR_NOBUS;
 	}
 	if (timeout_ms <= 0)
 		timeout_ms = KR_DEFAULT_TIMEOUT_MS;
-	long long deadline = kr_now_ms() + timeout_ms;
+	long long deadline = time_mono_ms() + timeout_ms;
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0) {
-		kr_why(why, whylen, "cannot talk to the keyring: pipe: %s", strerror(errno));
+		msgf(why, whylen, "cannot talk to the keyring: pipe: %s", strerror(errno));
 		return KR_ERROR;
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		kr_why(why, whylen, "cannot talk to the keyring: fork: %s", strerror(errno));
+		msgf(why, whylen, "cannot talk to the keyring: fork: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 		return KR_ERROR;
@@ -518,14 +501,14 @@ static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **sec
 	if (r == 0)
 		r = kr_read_by(p[0], rwhy, rep.whylen, deadline);
 	if (r == 0 && rep.len > KR_MAX_SECRET) {
-		kr_why(why, whylen, "keyring item for service '%s', account '%s' is larger "
+		msgf(why, whylen, "keyring item for service '%s', account '%s' is larger "
 		       "than %u bytes", rq->service, rq->account, KR_MAX_SECRET);
 		st = KR_ERROR;
 	} else if (r == 0) {
 		rwhy[rep.whylen] = 0;
 		st = (enum kr_status)rep.status;
 		if (st != KR_OK)
-			kr_why(why, whylen, "%s", rwhy);
+			msgf(why, whylen, "%s", rwhy);
 		if (st == KR_OK && secret) {
 			char *s = secure_alloc((size_t)rep.len + 1);
 			r = kr_read_by(p[0], s, (size_t)rep.len, deadline);
@@ -538,7 +521,7 @@ static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **sec
 		}
 	}
 	if (r == -2) {
-		kr_why(why, whylen, "the Secret Service did not answer within %d ms", timeout_ms);
+		msgf(why, whylen, "the Secret Service did not answer within %d ms", timeout_ms);
 		st = KR_TIMEOUT;
 	}
 	close(p[0]);
@@ -550,9 +533,9 @@ static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **sec
 		;
 	if (r == -1) {
 		if (WIFSIGNALED(ws) && WTERMSIG(ws) != SIGKILL)
-			kr_why(why, whylen, "the keyring helper died of signal %d", WTERMSIG(ws));
+			msgf(why, whylen, "the keyring helper died of signal %d", WTERMSIG(ws));
 		else
-			kr_why(why, whylen, "the keyring helper failed without an answer");
+			msgf(why, whylen, "the keyring helper failed without an answer");
 		st = KR_ERROR;
 	}
 	return st;
@@ -561,11 +544,11 @@ static enum kr_status kr_run(const struct kr_req *rq, int timeout_ms, char **sec
 static int kr_bad_args(const char *service, const char *account, char *why, size_t whylen)
 {
 	if (!service || !*service || !account || !*account) {
-		kr_why(why, whylen, "keyring service and account must not be empty");
+		msgf(why, whylen, "keyring service and account must not be empty");
 		return 1;
 	}
 	if (!utf8_valid(service, strlen(service)) || !utf8_valid(account, strlen(account))) {
-		kr_why(why, whylen, "keyring service and account must be UTF-8");
+		msgf(why, whylen, "keyring service and account must be UTF-8");
 		return 1;
 	}
 	return 0;
@@ -583,7 +566,7 @@ enum kr_status kr_store(const char *service, const char *account, const void *se
 	if (kr_bad_args(service, account, why, whylen))
 		return KR_ERROR;
 	if (len > KR_MAX_SECRET || (len && !secret)) {
-		kr_why(why, whylen, "invalid secret for keyring item '%s' (at most %u bytes)",
+		msgf(why, whylen, "invalid secret for keyring item '%s' (at most %u bytes)",
 		       account, KR_MAX_SECRET);
 		return KR_ERROR;
 	}
@@ -621,7 +604,7 @@ enum kr_status kr_delete(const char *service, const char *account, int timeout_m
 enum kr_status kr_probe(int timeout_ms, char *why, size_t whylen)
 {
 	(void)timeout_ms;
-	kr_why(why, whylen, KR_DISABLED_MSG);
+	msgf(why, whylen, KR_DISABLED_MSG);
 	return KR_DISABLED;
 }
 
@@ -629,7 +612,7 @@ enum kr_status kr_store(const char *service, const char *account, const void *se
                         size_t len, int timeout_ms, char *why, size_t whylen)
 {
 	(void)service, (void)account, (void)secret, (void)len, (void)timeout_ms;
-	kr_why(why, whylen, KR_DISABLED_MSG);
+	msgf(why, whylen, KR_DISABLED_MSG);
 	return KR_DISABLED;
 }
 
@@ -640,7 +623,7 @@ enum kr_status kr_lookup(const char *service, const char *account, char **secret
 	*secret = NULL;
 	if (len)
 		*len = 0;
-	kr_why(why, whylen, KR_DISABLED_MSG);
+	msgf(why, whylen, KR_DISABLED_MSG);
 	return KR_DISABLED;
 }
 
@@ -648,7 +631,7 @@ enum kr_status kr_delete(const char *service, const char *account, int timeout_m
                          char *why, size_t whylen)
 {
 	(void)service, (void)account, (void)timeout_ms;
-	kr_why(why, whylen, KR_DISABLED_MSG);
+	msgf(why, whylen, KR_DISABLED_MSG);
 	return KR_DISABLED;
 }
 
