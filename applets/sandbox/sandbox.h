@@ -1,0 +1,296 @@
+/* sandbox.h - the pieces of apcore-sandbox shared between its files.
+ *
+ * Process model (see docs/sandbox.md):
+ *
+ *   supervisor (outside, the user's process)
+ *     builds the policy, the environment and the mount plan, then clones
+ *   init (PID 1 of new user/mount/pid/ipc/uts/cgroup/net namespaces)
+ *     maps its uid, builds the view and pivots into it, forks
+ *   command (PID 2)
+ *     setsid, drops every capability, no_new_privs, execs.
+ *
+ * The supervisor pumps the command's stdout/stderr (and module input) in one
+ * poll loop, enforces the time and output limits and reports.  Init and the
+ * command talk back over one pipe of fixed-size records (struct sbx_msg).
+ * Everything the children need is prepared in the supervisor's memory before
+ * the clone, so they only make system calls.
+ */
+#ifndef APCORE_SANDBOX_H
+#define APCORE_SANDBOX_H
+
+#include "apcore.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+/* Exit codes of the applet (documented in its --help). */
+enum {
+	SBX_EX_OUTPUT = 123,   /* --max-output exceeded */
+	SBX_EX_TIMEOUT = 124,  /* --timeout expired (timeout(1) uses 124 too) */
+	SBX_EX_SETUP = 125,    /* setup failed, or a protection is unavailable */
+};
+
+#define SBX_DEFAULT_TIMEOUT_MS (300 * 1000)
+#define SBX_DEFAULT_KILL_AFTER_MS (5 * 1000)
+#define SBX_DEFAULT_MAX_OUTPUT (64ull << 20)
+#define SBX_MAX_OUTPUT_LIMIT (1ull << 40)
+#define SBX_MAX_SECONDS 31536000.0       /* one year */
+#define SBX_HOSTNAME "apcore-sandbox"
+#define SBX_TMP_PREFIX "apcore_sandbox_"
+#define SBX_TEXT_LEN 244                 /* a message or layer detail */
+
+/* ---------------------------------------------------------------- policy */
+
+struct sbx_strv {
+	char **v;
+	size_t n;
+};
+
+enum sbx_net { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_HOST };
+
+/* Everything a profile or the command line can set.  Paths are absolute
+ * (made so against the current directory) but not yet resolved. */
+struct sbx_policy {
+	struct sbx_strv command;   /* argv after "--" (empty in module mode) */
+	struct sbx_strv env;       /* --env NAME or NAME=VALUE, in order */
+	struct sbx_strv ro, rw, tmpfs;
+	struct sbx_strv runner;    /* module runner argv (ID is appended) */
+	char *cwd;                 /* NULL: the private directory */
+	char *module;              /* NULL: command mode */
+	enum sbx_net net;
+	int64_t timeout_ms;        /* 0: none */
+	int64_t kill_after_ms;
+	uint64_t max_output;       /* bytes per stream */
+	int keep_tmp, dev_pts, sys, die_with_parent, best_effort;
+};
+
+void sbx_policy_init(struct sbx_policy *p);
+void sbx_policy_free(struct sbx_policy *p);
+void sbx_strv_push(struct sbx_strv *sv, const char *s);
+void sbx_strv_free(struct sbx_strv *sv);
+/* The effective policy as canonical JSON (sorted keys, compact); the same
+ * schema a profile uses, so --explain output is a valid profile. */
+void sbx_policy_json(const struct sbx_policy *p, struct strbuf *out);
+/* SHA-256 of sbx_policy_json(), lower-case hex. */
+void sbx_policy_digest(const struct sbx_policy *p, char hex[2 * SHA256_LEN + 1]);
+/* Apply one profile file on top of p.  Dies (exit 2) with FILE:LINE on an
+ * unknown key, a duplicate key or a value of the wrong type. */
+void sbx_profile_apply(struct sbx_policy *p, const char *path);
+/* Option value parsers shared by the command line and profiles: 0 or -1. */
+int sbx_parse_seconds(const char *s, int64_t *ms);
+int sbx_parse_bytes(const char *s, uint64_t *out);
+int sbx_parse_net(const char *s, enum sbx_net *out);
+const char *sbx_net_name(enum sbx_net n);
+/* "2", "0.5", "1.25": milliseconds as seconds, the way they are written. */
+void sbx_fmt_seconds(int64_t ms, char out[32]);
+/* Absolute, lexically normalised copy of path (against the cwd). */
+char *sbx_abspath(const char *path);
+/* Split a runner command line at blanks (no quoting, no shell). */
+void sbx_split_words(const char *s, struct sbx_strv *out);
+
+/* ------------------------------------------------------------------- env */
+
+/* Is NAME one that carries secrets (PASSPHRASE, SECRET, TOKEN, PASSWORD,
+ * CREDENTIAL, a KEY word, ...)?  Case-insensitive. */
+int sbx_env_name_secret(const char *name, size_t len);
+/* The command's environment, built from nothing: see env.c.  NULL-terminated,
+ * heap-allocated (free with sbx_strv_free on the returned vector). */
+void sbx_env_build(const struct sbx_policy *p, char *const *host_env, const char *tmpdir,
+                   struct sbx_strv *out);
+/* $APCORE_EXTENSIONS_ROOT made absolute (heap), or NULL when unset. */
+char *sbx_extensions_root(char *const *host_env);
+
+/* ---------------------------------------------------------------- layers */
+
+enum sbx_layer_id {
+	SBX_L_USER, SBX_L_MOUNT, SBX_L_PID, SBX_L_IPC, SBX_L_UTS, SBX_L_CGROUPNS, SBX_L_NET,
+	SBX_L_CAPS, SBX_L_NNP, SBX_L_SESSION, SBX_L_ENV, SBX_L_TIME, SBX_L_OUTPUT,
+	/* part 2 of the sandbox: probed, not applied yet by this build */
+	SBX_L_LANDLOCK, SBX_L_SECCOMP, SBX_L_RLIMIT, SBX_L_CGROUP,
+	SBX_L_COUNT
+};
+
+enum sbx_state { SBX_OFF, SBX_WANTED, SBX_APPLIED, SBX_DEGRADED };
+
+struct sbx_layer_def {
+	const char *name;
+	const char *what;          /* one line for messages and reports */
+	unsigned long ns_flag;     /* CLONE_NEW* for namespace layers, else 0 */
+	/* Can this kernel and user enforce it?  1 yes, 0 no (why says why). */
+	int (*probe)(char *why, size_t whylen);
+};
+
+extern const struct sbx_layer_def sbx_layers[SBX_L_COUNT];
+
+struct sbx_layer_state {
+	enum sbx_state state;
+	char detail[SBX_TEXT_LEN];
+};
+
+/* --probe: what this kernel and user can enforce, as JSON on stdout. */
+int sbx_probe_main(void);
+/* unshare(flags) in a throw-away child: 0 or its errno. */
+int sbx_probe_ns(unsigned long flags);
+int sbx_landlock_abi(void);
+
+/* -------------------------------------------------------------- the plan */
+
+enum sbx_mnt_kind {
+	SBX_M_BIND_RO,     /* recursive bind, then read-only, nosuid, nodev */
+	SBX_M_BIND_RW,     /* recursive bind, nosuid, nodev */
+	SBX_M_BIND_DEV,    /* a device node (bound: mknod is not allowed) */
+	SBX_M_TMPFS,
+	SBX_M_SYMLINK,     /* src is the link text */
+	SBX_M_FILE,        /* data/len is the content (copied, read-only) */
+	SBX_M_DIR,
+	SBX_M_DEVPTS,
+	SBX_M_PROC,
+};
+
+struct sbx_mnt {
+	enum sbx_mnt_kind kind;
+	char *src;         /* host path (binds), link text (symlinks) */
+	char *dst;         /* absolute path in the view */
+	char *data;
+	size_t len;
+	int src_is_dir;
+	int pin;           /* a caller's path: resolve it without symlinks */
+	int user;          /* asked for by the caller (--ro, --rw, --tmpfs) */
+};
+
+struct sbx_plan {
+	struct sbx_mnt *m;
+	size_t n;
+};
+
+/* Build the mount plan for the policy.  Dies with exit 125 when a path the
+ * user asked for does not exist (before anything was created, so nothing
+ * is left behind).  extroot: module extensions root or NULL.  Then
+ * sbx_plan_identity() adds /etc/passwd and /etc/group, whose home is the
+ * private directory. */
+void sbx_plan_build(struct sbx_plan *plan, const struct sbx_policy *p, const char *extroot);
+void sbx_plan_identity(struct sbx_plan *plan, const char *tmpdir);
+void sbx_plan_free(struct sbx_plan *plan);
+/* In init: build the view described by plan over the private directory
+ * tmpdir and pivot into it; /proc only with_proc (a PID namespace of our
+ * own).  0; -1 when the view cannot be built (the mount layer failed);
+ * -2 when one of the caller's paths cannot be set up.  why says why. */
+int sbx_view_enter(const struct sbx_plan *plan, const char *tmpdir, int with_proc, char *why,
+                   size_t whylen);
+
+/* Private directory: mkdtemp under $TMPDIR (or /tmp); removal of a tree
+ * without following symlinks, fixing permissions the command may have
+ * taken away.  0 or -1/errno. */
+char *sbx_tmpdir_create(void);
+int sbx_tmpdir_remove(const char *path);
+
+/* ------------------------------------------------------------------ run */
+
+/* Records from init and the command to the supervisor: one write each,
+ * smaller than PIPE_BUF, so they never interleave. */
+enum sbx_msg_type {
+	SBX_MSG_LAYER = 1,    /* a = layer id, b = state, text = detail */
+	SBX_MSG_FAIL,         /* setup failed: text */
+	SBX_MSG_READY,        /* the command was forked, signals can be forwarded;
+	                       * b = mask of the layers init applied */
+	SBX_MSG_APPLIED,      /* b = mask of the layers the command applied */
+	SBX_MSG_EXEC_FAIL,    /* a = errno of execvp */
+	SBX_MSG_EXIT,         /* a = the command's wait status, text = the
+	                       * struct rusage of everything init reaped */
+};
+
+struct sbx_msg {
+	int32_t type;
+	int32_t a, b;
+	char text[SBX_TEXT_LEN];
+};
+
+struct sbx_run {
+	struct sbx_policy *pol;
+	char *tmpdir;             /* the private directory (same path inside) */
+	char *cwd;                /* where the command starts, in the view */
+	struct sbx_strv argv;     /* what is executed */
+	struct sbx_strv envp;
+	struct sbx_plan plan;
+	unsigned long ns_flags;   /* namespaces actually requested from clone */
+	uid_t uid;                /* ours, mapped to itself in the user namespace */
+	gid_t gid;
+	struct sbx_layer_state layer[SBX_L_COUNT];
+	int module_mode;
+	/* in init and in the command: layers applied without remarks, sent
+	 * as one mask (every record wakes the supervisor) */
+	unsigned applied_mask;
+
+	/* file descriptors the children use (the supervisor's ends are below) */
+	int msg_w;                /* records to the supervisor */
+	int life_r;               /* EOF when the supervisor is gone */
+	int cmd_in, cmd_out, cmd_err; /* the command's 0/1/2 (-1: inherit) */
+
+	/* the supervisor's, between sbx_run() and sbx_run_end() */
+	pid_t init_pid;
+	int init_reaped;
+	int sigfd, life_w;
+	sigset_t oldmask;
+};
+
+enum { SBX_LIMIT_NONE, SBX_LIMIT_TIMEOUT, SBX_LIMIT_STDOUT, SBX_LIMIT_STDERR };
+
+/* The supervisor's view of the run. */
+struct sbx_result {
+	int have_exit;            /* got SBX_MSG_EXIT */
+	int status;               /* the command's wait status */
+	int exec_errno;
+	int setup_failed;
+	char setup_msg[SBX_TEXT_LEN];
+	int timed_out;
+	int out_limit[2];         /* stdout, stderr */
+	int first_limit;          /* SBX_LIMIT_*: the one that ended the run */
+	int parent_died;          /* --die-with-parent fired */
+	int init_status;
+	struct rusage ru;         /* everything init reaped (its children's) */
+	long self_maxrss_kb;      /* the supervisor's own peak */
+	int64_t wall_ms;
+	uint64_t bytes[3];        /* stdout, stderr, stdin */
+	int exit_code;            /* what the applet exits with */
+	struct strbuf out_cap;    /* module mode: captured stdout */
+	struct strbuf err_cap;    /* module mode: captured stderr */
+};
+
+/* Clone init with the requested namespaces (fail closed / best effort as
+ * the policy says) and supervise until every process of the sandbox is
+ * gone.  Fills res; -1 when it refused to start (res->setup_msg).  Then
+ * sbx_run_end() reaps init if it is done tearing its namespaces down (it
+ * does not wait for that: nothing of the sandbox runs any more) and
+ * restores the signal mask. */
+int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res);
+void sbx_run_end(struct sbx_run *r, struct sbx_result *res);
+/* The body of init (in the child of the clone); never returns. */
+NORETURN void sbx_init_main(struct sbx_run *r);
+/* Send a record (from init or the command).  Errors are ignored: the
+ * supervisor treats a missing record as a failure. */
+void sbx_msg_send(int fd, int type, int a, int b, const char *fmt, ...) PRINTF(5, 6);
+
+/* --------------------------------------------------------------- module */
+
+/* The runner argv for module ID (default runner or --runner + ID). */
+void sbx_module_argv(const struct sbx_policy *p, struct sbx_strv *out);
+/* Turn a finished module run into the reference's messages: prints the
+ * JSON on success; returns the exit code (0 or 1). */
+int sbx_module_finish(const struct sbx_policy *p, struct sbx_result *res);
+
+/* --------------------------------------------------------------- report */
+
+/* The JSON run report. */
+void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, struct strbuf *out);
+int sbx_report_write(const char *path, const struct strbuf *json);
+/* The audit hook (libcommon/auditlog.c): open the log (path NULL: its
+ * default) and check it can take a record, before the run; append the
+ * run's record after it.  0, or -1 with a reason in why. */
+struct audit_log;
+int sbx_audit_open(const char *path, struct audit_log **out, char *why, size_t whylen);
+int sbx_audit_record(struct audit_log *l, const struct sbx_run *r, const struct sbx_result *res,
+                     char *why, size_t whylen);
+void sbx_audit_close(struct audit_log *l);
+
+#endif
