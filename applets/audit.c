@@ -816,12 +816,8 @@ static int cmd_checkpoint(int argc, char **argv)
 	enum audit_status rc = audit_checkpoint(o.file, &o.ao, &text, err, sizeof(err));
 	if (rc)
 		return admin_fail(rc, err);
-	if (o.output && strcmp(o.output, "-")) {
-		if (atomic_replace(o.output, text, strlen(text), 0644))
-			die_errno("cannot write %s", o.output);
-	} else {
-		fputs(text, stdout);
-	}
+	if (write_output(o.output ? o.output : "-", text, strlen(text), 0644))
+		die_errno("cannot write %s", o.output ? o.output : "standard output");
 	free(text);
 	return APC_EX_OK;
 }

@@ -87,8 +87,13 @@ int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen);
 char *xread_file(const char *path, size_t cap, size_t *outlen);
 /* Replace path atomically with data: temp file in the same directory
  * (O_EXCL|O_NOFOLLOW, mode), fsync, rename, fsync of the directory.
- * The old file survives any failure.  0 or -1/errno. */
+ * The old file survives any failure.  A target that exists and is not a
+ * regular file is refused (EISDIR or EINVAL).  0 or -1/errno. */
 int atomic_replace(const char *path, const void *data, size_t len, mode_t mode);
+/* Where a user names an output file: "-" is stdout, an existing character
+ * device or fifo is written directly (/dev/stdout, a pipe), anything else
+ * is replaced atomically.  Never renames over a special file.  0 or -1. */
+int write_output(const char *path, const void *data, size_t len, mode_t mode);
 /* Append data to fd with exactly one write() under flock(LOCK_EX); with
  * sync != 0, fdatasync before unlocking.  A short write is reported as
  * -1/EIO after truncating back to the old size.  0 or -1/errno. */

@@ -130,6 +130,13 @@ static int fsync_dir_of(const char *path)
 
 int atomic_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
+	/* Renaming over a device, fifo or socket would replace it with a
+	 * regular file: as root, "--report /dev/null" would destroy /dev/null. */
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
 	char *copy = xstrdup(path);
 	char *dir = dirname(copy);
 	/* mkostemp: O_CREAT|O_EXCL on a fresh random name in the same
@@ -220,4 +227,25 @@ int mkdir_p(const char *path, mode_t mode)
 		return -1;
 	}
 	return 0;
+}
+
+int write_output(const char *path, const void *data, size_t len, mode_t mode)
+{
+	if (!strcmp(path, "-")) {
+		fflush(stdout);
+		return write_full(STDOUT_FILENO, data, len);
+	}
+	struct stat st;
+	if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		int rc = write_full(fd, data, len);
+		int e = errno;
+		if (close(fd) && rc == 0)
+			return -1;
+		errno = e;
+		return rc;
+	}
+	return atomic_replace(path, data, len, mode);
 }

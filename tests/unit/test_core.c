@@ -250,6 +250,38 @@ TEST(atomic_replace_basic)
 	CHECK_INT(leftovers, 0);
 }
 
+/* A special file is never replaced by a regular one (as root, a report
+ * to /dev/null once renamed a file over /dev/null). */
+TEST(atomic_replace_refuses_special_files)
+{
+	const char *fifo = tpath("fifo");
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	errno = 0;
+	CHECK_INT(atomic_replace(fifo, "x", 1, 0600), -1);
+	CHECK_INT(errno, EINVAL);
+	struct stat st;
+	CHECK_INT(lstat(fifo, &st), 0);
+	CHECK(S_ISFIFO(st.st_mode));
+	CHECK_INT(atomic_replace("/dev/null", "x", 1, 0600), -1);
+	CHECK_INT(stat("/dev/null", &st), 0);
+	CHECK(S_ISCHR(st.st_mode));
+
+	/* write_output writes through a fifo (and /dev/null) instead. */
+	int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	CHECK(rd >= 0);
+	CHECK_INT(write_output(fifo, "hello", 5, 0600), 0);
+	char buf[8] = { 0 };
+	CHECK_INT(read(rd, buf, sizeof(buf)), 5);
+	CHECK_STR(buf, "hello");
+	close(rd);
+	CHECK_INT(write_output("/dev/null", "x", 1, 0600), 0);
+	CHECK_INT(stat("/dev/null", &st), 0);
+	CHECK(S_ISCHR(st.st_mode));
+	CHECK_INT(write_output(tpath("out.json"), "{}\n", 3, 0600), 0);
+	CHECK_INT(stat(tpath("out.json"), &st), 0);
+	CHECK(S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+}
+
 /* Crash between fsync and rename: interpose rename() (the executable's
  * definition wins over libc's for libcommon.a) and abort inside it. */
 static int crash_in_rename;
@@ -383,6 +415,7 @@ int main(void)
 	RUN(read_capped);
 	RUN(atomic_replace_basic);
 	RUN(atomic_replace_crash_keeps_old);
+	RUN(atomic_replace_refuses_special_files);
 	RUN(append_locked_concurrent);
 	RUN(mkdir_p_modes);
 	RUN(xalloc_basics);
