@@ -5,7 +5,9 @@
  * result makes the exit status.  The mechanics live in applets/sandbox/:
  * policy.c (profiles, --explain), env.c, layers.c (layer table, --probe),
  * fs.c (the view), run.c (supervisor), init.c (PID 1 and the command),
- * module.c (runner protocol), report.c (--report, --audit).
+ * module.c (runner protocol), report.c (--report, --audit); kernel
+ * confinement (docs/sandbox-confinement.md): landlock.c, seccomp.c,
+ * rlimit.c, cgroup.c, sign.c (--require-signature), secret.c (--secret).
  */
 //applet:APPLET(sandbox, APCORE_SANDBOX, APPLET_PLAIN, "run a command or module under kernel confinement")
 //config:config APCORE_SANDBOX
@@ -36,6 +38,9 @@
 //config:	    --cwd DIR           start in DIR of the view (relative: to the
 //config:	                        private directory)
 //config:	    --keep-tmp          keep the private directory (path on stderr)
+//config:	    --uid N, --gid N    the ids the command has inside (default: the
+//config:	                        caller's); uid 0 inside is still without
+//config:	                        capabilities
 //config:	  Environment:
 //config:	    --env NAME          pass NAME from this environment (repeatable)
 //config:	    --env NAME=VALUE    set NAME
@@ -51,6 +56,45 @@
 //config:	                        allowed (default 64M); more kills the sandbox
 //config:	    --die-with-parent   kill the sandbox (and clean up) when the process
 //config:	                        that started apcore-sandbox dies
+//config:	  Kernel confinement (docs/sandbox-confinement.md):
+//config:	    --no-landlock       no Landlock rules (on by default: the command
+//config:	                        may only read, write and execute what the
+//config:	                        view shows it; abstract UNIX sockets and
+//config:	                        signals stay inside the sandbox)
+//config:	    --allow-connect PORT  TCP connect only to the listed ports
+//config:	    --allow-bind PORT   TCP bind only to the listed ports (either
+//config:	                        one turns on the TCP rules; then IPv4/IPv6
+//config:	                        sockets other than plain TCP are refused)
+//config:	    --seccomp MODE      denylist (default) or off
+//config:	    --seccomp-action A  errno (EPERM, default), kill or log
+//config:	    --seccomp-allow SYSCALL  take SYSCALL off the deny-list
+//config:	    --seccomp-deny SYSCALL   deny SYSCALL too (repeatable)
+//config:	    --rlimit-as N       address space, bytes (K/M/G)
+//config:	    --rlimit-fsize N    largest file written, bytes (K/M/G)
+//config:	    --rlimit-nofile N   open file descriptors
+//config:	    --rlimit-nproc N    processes of the user (not for uid 0)
+//config:	    --rlimit-cpu S      CPU seconds (SIGXCPU, then SIGKILL)
+//config:	                        Core dumps are always off.
+//config:	    --memory N          memory of the whole sandbox, bytes (K/M/G);
+//config:	                        an OOM kill is reported
+//config:	    --pids N            processes of the whole sandbox
+//config:	    --cpu CORES         CPU bandwidth, e.g. 0.5
+//config:	                        (cgroups v2, or v1 memory/pids/cpu: needs
+//config:	                        root or a delegated cgroup)
+//config:	  Signed commands:
+//config:	    --require-signature run COMMAND only if its file has a valid
+//config:	                        detached SSH signature (ssh-keygen -Y sign
+//config:	                        or apcore-auth sign); the verified bytes
+//config:	                        are what runs (sealed copy, no TOCTOU)
+//config:	    --allowed-signers FILE  ssh-keygen allowed-signers file (required)
+//config:	    --signer-identity ID    principal to verify as (required)
+//config:	    --signature FILE    the signature (default: COMMAND's file + .sig)
+//config:	    --signature-namespace NS  (default: apcore-sandbox)
+//config:	  Secrets:
+//config:	    --secret NAME=TOKEN decrypt TOKEN (keyring:REF, enc:v2:..., enc:v3:...
+//config:	                        bound to key NAME) and give the value to
+//config:	                        COMMAND only, as environment variable NAME;
+//config:	                        never in reports or the audit log
 //config:	  Modules (the apcore-cli runner protocol):
 //config:	    --module ID         run module ID: JSON input on stdin, JSON
 //config:	                        answer on stdout, reference error messages
@@ -79,6 +123,8 @@
 //config:	            or --audit could not record the run
 //config:	    126     COMMAND cannot be executed
 //config:	    127     COMMAND was not found in the sandbox
+//config:	    77      --require-signature: the signature does not verify
+//config:	    47      --secret: a token cannot be decrypted
 //config:	    2       usage error (bad option or profile)
 //config:	    1       --module: any module failure (timeout, output size, exit
 //config:	            status, non-JSON answer), with the reference's message
@@ -100,6 +146,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,7 +158,12 @@ enum {
 	SET_TIMEOUT = 1 << 0, SET_KILL_AFTER = 1 << 1, SET_MAX_OUTPUT = 1 << 2, SET_NET = 1 << 3,
 	SET_CWD = 1 << 4, SET_MODULE = 1 << 5, SET_RUNNER = 1 << 6, SET_KEEP_TMP = 1 << 7,
 	SET_DEV_PTS = 1 << 8, SET_SYS = 1 << 9, SET_DIE_WITH_PARENT = 1 << 10,
-	SET_BEST_EFFORT = 1 << 11, SET_COMMAND = 1 << 12,
+	SET_BEST_EFFORT = 1 << 11, SET_COMMAND = 1 << 12, SET_NO_LANDLOCK = 1 << 13,
+	SET_SECCOMP = 1 << 14, SET_SECCOMP_ACTION = 1 << 15, SET_RL_AS = 1 << 16,
+	SET_RL_CPU = 1 << 17, SET_RL_FSIZE = 1 << 18, SET_RL_NOFILE = 1 << 19,
+	SET_RL_NPROC = 1 << 20, SET_MEMORY = 1 << 21, SET_PIDS = 1 << 22, SET_CPU = 1 << 23,
+	SET_REQ_SIG = 1 << 24, SET_SIGNERS = 1 << 25, SET_SIG = 1 << 26, SET_SIG_ID = 1 << 27,
+	SET_SIG_NS = 1 << 28, SET_UID = 1 << 29, SET_GID = 1 << 30,
 };
 
 struct opts {
@@ -125,7 +177,10 @@ struct opts {
 enum {
 	O_ENV = 256, O_KEEP_TMP, O_CWD, O_RO, O_RW, O_TMPFS, O_DEV_PTS, O_SYS, O_NET, O_TIMEOUT,
 	O_KILL_AFTER, O_MAX_OUTPUT, O_DIE_WITH_PARENT, O_MODULE, O_RUNNER, O_INPUT, O_PROFILE,
-	O_EXPLAIN, O_PROBE, O_BEST_EFFORT, O_REPORT, O_AUDIT,
+	O_EXPLAIN, O_PROBE, O_BEST_EFFORT, O_REPORT, O_AUDIT, O_NO_LANDLOCK, O_ALLOW_CONNECT,
+	O_ALLOW_BIND, O_SECCOMP, O_SECCOMP_ACTION, O_SECCOMP_ALLOW, O_SECCOMP_DENY, O_RL_AS,
+	O_RL_CPU, O_RL_FSIZE, O_RL_NOFILE, O_RL_NPROC, O_MEMORY, O_PIDS, O_CPU, O_REQ_SIG,
+	O_SIGNERS, O_SIG, O_SIG_ID, O_SIG_NS, O_SECRET, O_UID, O_GID,
 };
 
 static const struct option longopts[] = {
@@ -151,6 +206,29 @@ static const struct option longopts[] = {
 	{ "best-effort", no_argument, NULL, O_BEST_EFFORT },
 	{ "report", required_argument, NULL, O_REPORT },
 	{ "audit", optional_argument, NULL, O_AUDIT },
+	{ "no-landlock", no_argument, NULL, O_NO_LANDLOCK },
+	{ "allow-connect", required_argument, NULL, O_ALLOW_CONNECT },
+	{ "allow-bind", required_argument, NULL, O_ALLOW_BIND },
+	{ "seccomp", required_argument, NULL, O_SECCOMP },
+	{ "seccomp-action", required_argument, NULL, O_SECCOMP_ACTION },
+	{ "seccomp-allow", required_argument, NULL, O_SECCOMP_ALLOW },
+	{ "seccomp-deny", required_argument, NULL, O_SECCOMP_DENY },
+	{ "rlimit-as", required_argument, NULL, O_RL_AS },
+	{ "rlimit-cpu", required_argument, NULL, O_RL_CPU },
+	{ "rlimit-fsize", required_argument, NULL, O_RL_FSIZE },
+	{ "rlimit-nofile", required_argument, NULL, O_RL_NOFILE },
+	{ "rlimit-nproc", required_argument, NULL, O_RL_NPROC },
+	{ "memory", required_argument, NULL, O_MEMORY },
+	{ "pids", required_argument, NULL, O_PIDS },
+	{ "cpu", required_argument, NULL, O_CPU },
+	{ "require-signature", no_argument, NULL, O_REQ_SIG },
+	{ "allowed-signers", required_argument, NULL, O_SIGNERS },
+	{ "signature", required_argument, NULL, O_SIG },
+	{ "signer-identity", required_argument, NULL, O_SIG_ID },
+	{ "signature-namespace", required_argument, NULL, O_SIG_NS },
+	{ "secret", required_argument, NULL, O_SECRET },
+	{ "uid", required_argument, NULL, O_UID },
+	{ "gid", required_argument, NULL, O_GID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -215,6 +293,89 @@ static void parse_value_opt(struct opts *o, int opt, const char *arg)
 		if (!p->runner.n)
 			die_usage("empty --runner");
 		break;
+	case O_ALLOW_CONNECT:
+	case O_ALLOW_BIND: {
+		unsigned port;
+		char buf[16];
+		if (sbx_parse_port(arg, &port))
+			die_usage("invalid --%s '%s' (a TCP port, 1-65535)", optname(opt), arg);
+		snprintf(buf, sizeof(buf), "%u", port);
+		sbx_strv_push(opt == O_ALLOW_CONNECT ? &p->allow_connect : &p->allow_bind, buf);
+		break;
+	}
+	case O_SECCOMP:
+		once(o, SET_SECCOMP, opt);
+		if (sbx_parse_seccomp(arg, &p->seccomp))
+			die_usage("invalid --seccomp '%s' (denylist or off)", arg);
+		break;
+	case O_SECCOMP_ACTION:
+		once(o, SET_SECCOMP_ACTION, opt);
+		if (sbx_parse_seccomp_action(arg, &p->seccomp_action))
+			die_usage("invalid --seccomp-action '%s' (errno, kill or log)", arg);
+		break;
+	case O_SECCOMP_ALLOW:
+	case O_SECCOMP_DENY:
+		if (!sbx_seccomp_known(arg))
+			die_usage("--%s: unknown system call '%s'", optname(opt), arg);
+		sbx_strv_push(opt == O_SECCOMP_ALLOW ? &p->seccomp_allow : &p->seccomp_deny, arg);
+		break;
+	case O_RL_AS:
+	case O_RL_FSIZE:
+	case O_RL_NOFILE:
+	case O_RL_NPROC: {
+		unsigned bit = opt == O_RL_AS ? SET_RL_AS : opt == O_RL_FSIZE ? SET_RL_FSIZE
+		               : opt == O_RL_NOFILE ? SET_RL_NOFILE : SET_RL_NPROC;
+		uint64_t *f = opt == O_RL_AS ? &p->rl_as : opt == O_RL_FSIZE ? &p->rl_fsize
+		              : opt == O_RL_NOFILE ? &p->rl_nofile : &p->rl_nproc;
+		once(o, bit, opt);
+		if (sbx_parse_bytes(arg, f))
+			die_usage("invalid --%s '%s' (a count, 1 to 1T, K/M/G allowed)", optname(opt), arg);
+		break;
+	}
+	case O_SIGNERS:
+	case O_SIG:
+	case O_SIG_ID:
+	case O_SIG_NS: {
+		unsigned bit = opt == O_SIGNERS ? SET_SIGNERS : opt == O_SIG ? SET_SIG
+		               : opt == O_SIG_ID ? SET_SIG_ID : SET_SIG_NS;
+		char **f = opt == O_SIGNERS ? &p->allowed_signers : opt == O_SIG ? &p->signature
+		           : opt == O_SIG_ID ? &p->signer_identity : &p->signature_ns;
+		once(o, bit, opt);
+		if (!*arg)
+			die_usage("empty --%s", optname(opt));
+		*f = opt == O_SIGNERS || opt == O_SIG ? sbx_abspath(arg) : xstrdup(arg);
+		break;
+	}
+	case O_UID:
+	case O_GID:
+		once(o, opt == O_UID ? SET_UID : SET_GID, opt);
+		if (sbx_parse_id(arg, opt == O_UID ? &p->uid_in : &p->gid_in))
+			die_usage("invalid --%s '%s' (a number, 0 to 4294967294)", optname(opt), arg);
+		*(opt == O_UID ? &p->have_uid : &p->have_gid) = 1;
+		break;
+	case O_SECRET:
+		/* the token only: a value never comes through argv */
+		if (!sbx_secret_spec_ok(arg))
+			die_usage("invalid --secret (NAME=keyring:REF or NAME=enc:...)");
+		sbx_strv_push(&p->secrets, arg);
+		break;
+	case O_MEMORY:
+	case O_PIDS:
+		once(o, opt == O_MEMORY ? SET_MEMORY : SET_PIDS, opt);
+		if (sbx_parse_bytes(arg, opt == O_MEMORY ? &p->cg_memory : &p->cg_pids))
+			die_usage("invalid --%s '%s' (a count, 1 to 1T, K/M/G allowed)", optname(opt), arg);
+		break;
+	case O_CPU:
+		once(o, SET_CPU, opt);
+		/* cores, with the seconds parser's precision: thousandths */
+		if (sbx_parse_seconds(arg, &p->cg_cpu_milli) || !p->cg_cpu_milli)
+			die_usage("invalid --cpu '%s' (CPU cores, e.g. 0.5 or 2)", arg);
+		break;
+	case O_RL_CPU:
+		once(o, SET_RL_CPU, opt);
+		if (sbx_parse_seconds(arg, &p->rl_cpu_ms) || !p->rl_cpu_ms)
+			die_usage("invalid --rlimit-cpu '%s' (seconds of CPU time, > 0)", arg);
+		break;
 	case O_ENV:
 		if (!*arg || *arg == '=')
 			die_usage("invalid --env '%s' (NAME or NAME=VALUE)", arg);
@@ -242,6 +403,8 @@ static void parse_flag_opt(struct opts *o, int opt)
 	case O_SYS: once(o, SET_SYS, opt); p->sys = 1; break;
 	case O_DIE_WITH_PARENT: once(o, SET_DIE_WITH_PARENT, opt); p->die_with_parent = 1; break;
 	case O_BEST_EFFORT: once(o, SET_BEST_EFFORT, opt); p->best_effort = 1; break;
+	case O_NO_LANDLOCK: once(o, SET_NO_LANDLOCK, opt); p->no_landlock = 1; break;
+	case O_REQ_SIG: once(o, SET_REQ_SIG, opt); p->require_signature = 1; break;
 	case O_EXPLAIN: o->explain = 1; break;
 	case O_PROBE: o->probe = 1; break;
 	}
@@ -274,7 +437,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		default:
 			if (opt == O_KEEP_TMP || opt == O_DEV_PTS || opt == O_SYS ||
 			    opt == O_DIE_WITH_PARENT || opt == O_BEST_EFFORT || opt == O_EXPLAIN ||
-			    opt == O_PROBE)
+			    opt == O_PROBE || opt == O_NO_LANDLOCK || opt == O_REQ_SIG)
 				parse_flag_opt(o, opt);
 			else
 				parse_value_opt(o, opt, optarg);
@@ -326,6 +489,29 @@ static void compose(struct sbx_policy *p, struct opts *o)
 	if (o->set & SET_SYS) p->sys = 1;
 	if (o->set & SET_DIE_WITH_PARENT) p->die_with_parent = 1;
 	if (o->set & SET_BEST_EFFORT) p->best_effort = 1;
+	if (o->set & SET_NO_LANDLOCK) p->no_landlock = 1;
+	if (o->set & SET_SECCOMP) p->seccomp = c->seccomp;
+	if (o->set & SET_SECCOMP_ACTION) p->seccomp_action = c->seccomp_action;
+	if (o->set & SET_RL_AS) p->rl_as = c->rl_as;
+	if (o->set & SET_RL_CPU) p->rl_cpu_ms = c->rl_cpu_ms;
+	if (o->set & SET_RL_FSIZE) p->rl_fsize = c->rl_fsize;
+	if (o->set & SET_RL_NOFILE) p->rl_nofile = c->rl_nofile;
+	if (o->set & SET_RL_NPROC) p->rl_nproc = c->rl_nproc;
+	if (o->set & SET_MEMORY) p->cg_memory = c->cg_memory;
+	if (o->set & SET_PIDS) p->cg_pids = c->cg_pids;
+	if (o->set & SET_CPU) p->cg_cpu_milli = c->cg_cpu_milli;
+	if (o->set & SET_REQ_SIG) p->require_signature = 1;
+	if (o->set & SET_UID) { p->have_uid = 1; p->uid_in = c->uid_in; }
+	if (o->set & SET_GID) { p->have_gid = 1; p->gid_in = c->gid_in; }
+	if (o->set & SET_SIGNERS) take_str(&p->allowed_signers, &c->allowed_signers);
+	if (o->set & SET_SIG) take_str(&p->signature, &c->signature);
+	if (o->set & SET_SIG_ID) take_str(&p->signer_identity, &c->signer_identity);
+	if (o->set & SET_SIG_NS) take_str(&p->signature_ns, &c->signature_ns);
+	take_strv(&p->allow_connect, &c->allow_connect, 1);
+	take_strv(&p->allow_bind, &c->allow_bind, 1);
+	take_strv(&p->seccomp_allow, &c->seccomp_allow, 1);
+	take_strv(&p->seccomp_deny, &c->seccomp_deny, 1);
+	take_strv(&p->secrets, &c->secrets, 1);
 	take_strv(&p->env, &c->env, 1);
 	take_strv(&p->ro, &c->ro, 1);
 	take_strv(&p->rw, &c->rw, 1);
@@ -342,6 +528,19 @@ static void check_policy(const struct sbx_policy *p, const struct opts *o)
 		die_usage("--input is for --module runs");
 	if (p->runner.n && !p->module)
 		die_usage("--runner is for --module runs");
+	if (p->require_signature && (!p->allowed_signers || !p->signer_identity))
+		die_usage("--require-signature needs --allowed-signers FILE and --signer-identity ID");
+	if (p->require_signature && p->module)
+		die_usage("--require-signature is for COMMAND runs, not --module");
+	if ((p->allowed_signers || p->signature || p->signer_identity || p->signature_ns) &&
+	    !p->require_signature)
+		die_usage("--allowed-signers, --signature, --signer-identity and "
+		          "--signature-namespace go with --require-signature");
+	if (sbx_tcp_restricted(p) && p->no_landlock)
+		die_usage("--allow-connect/--allow-bind are Landlock rules: not with --no-landlock");
+	if (sbx_tcp_restricted(p) && p->seccomp == SBX_SC_OFF && p->net == SBX_NET_HOST)
+		warn_msg("--seccomp off: MPTCP and UDP sockets walk around the TCP port rules "
+		         "of --allow-connect/--allow-bind");
 }
 
 /* ------------------------------------------------------------------ run */
@@ -383,6 +582,19 @@ static void want_layers(struct sbx_run *r)
 	r->layer[SBX_L_ENV].state = SBX_APPLIED;
 	r->layer[SBX_L_OUTPUT].state = SBX_APPLIED;
 	r->layer[SBX_L_TIME].state = p->timeout_ms > 0 ? SBX_APPLIED : SBX_OFF;
+	r->layer[SBX_L_RLIMIT].state = SBX_WANTED;
+	r->layer[SBX_L_LANDLOCK].state = p->no_landlock ? SBX_OFF : SBX_WANTED;
+	if (p->no_landlock)
+		snprintf(r->layer[SBX_L_LANDLOCK].detail, sizeof(r->layer[SBX_L_LANDLOCK].detail),
+		         "--no-landlock");
+	r->layer[SBX_L_SECCOMP].state = p->seccomp == SBX_SC_OFF ? SBX_OFF : SBX_WANTED;
+	if (p->seccomp == SBX_SC_OFF)
+		snprintf(r->layer[SBX_L_SECCOMP].detail, sizeof(r->layer[SBX_L_SECCOMP].detail),
+		         "--seccomp off");
+	r->layer[SBX_L_CGROUP].state = sbx_cgroup_wanted(p) ? SBX_WANTED : SBX_OFF;
+	if (!sbx_cgroup_wanted(p))
+		snprintf(r->layer[SBX_L_CGROUP].detail, sizeof(r->layer[SBX_L_CGROUP].detail),
+		         "no --memory, --pids or --cpu");
 }
 
 /* The layers the namespaces carry: applied once init ran, if it did. */
@@ -473,7 +685,7 @@ static void prepare(struct sbx_run *r)
 	sbx_plan_build(&r->plan, p, extroot);
 	free(extroot);
 	r->tmpdir = sbx_tmpdir_create();
-	sbx_plan_identity(&r->plan, r->tmpdir);
+	sbx_plan_identity(&r->plan, r->tmpdir, p);
 	sbx_env_build(p, environ, r->tmpdir, &r->envp);
 	if (!p->cwd)
 		r->cwd = xstrdup(r->tmpdir);
@@ -515,11 +727,37 @@ static int run(struct sbx_policy *p, const struct opts *o)
 		input_fd = open_input(o->input);
 	else
 		check_stdin();
+	r.exec_fd = -1;
 	prepare(&r);
+	if (p->require_signature && sbx_signature_check(&r, why, sizeof(why))) {
+		if (sbx_tmpdir_remove(r.tmpdir))
+			say("cannot remove the private directory %s: %s", r.tmpdir, strerror(errno));
+		die_code(APC_EX_AUTH, "--require-signature: %s; refusing to run", why);
+	}
+	struct sbx_secrets held;
+	/* We hold secrets from here on: no core dumps.  (Not PR_SET_DUMPABLE 0:
+	 * init, our clone, must stay able to write its own uid_map as an
+	 * unprivileged user; the command, same uid, holds the value anyway.) */
+	struct rlimit nocore = { 0, 0 };
+	if (p->secrets.n && setrlimit(RLIMIT_CORE, &nocore))
+		die_code(SBX_EX_SETUP, "--secret: cannot turn core dumps off: %s", strerror(errno));
+	if (sbx_secrets_inject(p, &r.envp, &held, why, sizeof(why))) {
+		if (sbx_tmpdir_remove(r.tmpdir))
+			say("cannot remove the private directory %s: %s", r.tmpdir, strerror(errno));
+		die_code(APC_EX_CONFIG, "%s; refusing to run", why);
+	}
 	sbx_run(&r, input_fd, &res);
+	sbx_secrets_wipe(&r.envp, &held);
+	if (r.exec_fd >= 0)
+		close(r.exec_fd);
 	settle_layers(&r);
 	finish_tmp(&r);
 	sbx_run_end(&r, &res);
+	r.cg.oom_kills = r.cg.pids_max_hits = -1;
+	if (r.cg.dir[0] || r.cg.dir[1] || r.cg.dir[2]) {
+		sbx_cgroup_collect(&r.cg);
+		sbx_cgroup_remove(&r.cg);
+	}
 
 	if (res.setup_failed) {
 		say("%s", res.setup_msg);

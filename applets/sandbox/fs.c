@@ -162,11 +162,21 @@ static char *find_id_line(const char *file, unsigned long id)
 
 /* Minimal passwd and group: root, the caller (home = the private
  * directory), nobody.  Names of the host's other accounts stay outside. */
-void sbx_plan_identity(struct sbx_plan *pl, const char *tmpdir)
+void sbx_plan_identity(struct sbx_plan *pl, const char *tmpdir, const struct sbx_policy *p)
 {
-	unsigned long uid = getuid(), gid = getgid();
-	char *user = find_id_line("/etc/passwd", uid);
-	char *group = find_id_line("/etc/group", gid);
+	/* the ids the command has inside (--uid/--gid), named as the caller */
+	char *user = find_id_line("/etc/passwd", getuid());
+	char *group = find_id_line("/etc/group", getgid());
+	unsigned long uid = p->have_uid ? (unsigned long)p->uid_in : (unsigned long)getuid();
+	unsigned long gid = p->have_gid ? (unsigned long)p->gid_in : (unsigned long)getgid();
+	if (uid != getuid()) {
+		free(user);
+		user = xstrdup("sandbox");
+	}
+	if (gid != getgid()) {
+		free(group);
+		group = xstrdup("sandbox");
+	}
 	struct strbuf pw = STRBUF_INIT, gr = STRBUF_INIT;
 
 	sb_printf(&pw, "root:x:0:0:root:%s:/bin/sh\n", uid == 0 ? tmpdir : "/root");

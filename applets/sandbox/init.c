@@ -122,12 +122,12 @@ static int map_ids(const struct sbx_run *r, char *why, size_t whylen)
 		snprintf(why, whylen, "setgroups deny: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->uid, (unsigned long)r->uid);
+	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->uid_in, (unsigned long)r->uid);
 	if (write_proc("/proc/self/uid_map", line)) {
 		snprintf(why, whylen, "uid_map: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->gid, (unsigned long)r->gid);
+	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->gid_in, (unsigned long)r->gid);
 	if (write_proc("/proc/self/gid_map", line)) {
 		snprintf(why, whylen, "gid_map: %s", strerror(errno));
 		return -1;
@@ -174,6 +174,29 @@ static int drop_caps(char *why, size_t whylen)
 
 /* ----------------------------------------------------------- the command */
 
+/* Landlock, seccomp, then the rlimits: building the filter allocates, and
+ * must not be bound by --rlimit-as (setrlimit is not on the deny-list). */
+static void confine(struct sbx_run *r)
+{
+	char detail[SBX_TEXT_LEN - 8];
+	if (!r->pol->no_landlock) {
+		if (sbx_landlock_apply(r, detail, sizeof(detail)))
+			layer_failed(r, SBX_L_LANDLOCK, detail);
+		else
+			layer_msg(r, SBX_L_LANDLOCK, 1, detail);
+	}
+	if (r->pol->seccomp != SBX_SC_OFF) {
+		if (sbx_seccomp_apply(r->pol, detail, sizeof(detail)))
+			layer_failed(r, SBX_L_SECCOMP, detail);
+		else
+			layer_msg(r, SBX_L_SECCOMP, 1, detail);
+	}
+	if (sbx_rlimit_apply(r->pol, detail, sizeof(detail)))
+		layer_failed(r, SBX_L_RLIMIT, detail);
+	else
+		layer_msg(r, SBX_L_RLIMIT, 1, detail[0] ? detail : NULL);
+}
+
 static NORETURN void exec_command(struct sbx_run *r)
 {
 	char why[160];
@@ -216,11 +239,19 @@ static NORETURN void exec_command(struct sbx_run *r)
 		layer_msg(r, SBX_L_NNP, 1, NULL);
 	}
 
+	confine(r);
+
 	sbx_msg_send(r->msg_w, SBX_MSG_APPLIED, 0, (int)r->applied_mask, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	environ = r->envp.v;
-	execvp(r->argv.v[0], r->argv.v);
+	if (r->exec_fd >= 0) {
+		/* the verified bytes; a script's interpreter reads /dev/fd/N */
+		(void)fcntl(r->exec_fd, F_SETFD, 0);
+		syscall(SYS_execveat, r->exec_fd, "", r->argv.v, r->envp.v, AT_EMPTY_PATH);
+	} else {
+		execvp(r->argv.v[0], r->argv.v);
+	}
 	int e = errno;
 	sbx_msg_send(r->msg_w, SBX_MSG_EXEC_FAIL, e, 0, NULL);
 	_exit(e == ENOENT || e == ENOTDIR ? APC_EX_NOTFOUND : APC_EX_NOEXEC);
@@ -277,8 +308,10 @@ static void set_up(struct sbx_run *r)
 	 * enforces the limits.  (The supervisor may have died before the
 	 * prctl: then the lifeline pipe is already at EOF.) */
 	struct pollfd pfd = { r->life_r, POLLIN, 0 };
+	char go;
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (poll(&pfd, 1, 0) > 0)
+	/* the supervisor's go (after it put us into the cgroup), or EOF */
+	if (read(r->life_r, &go, 1) != 1 || poll(&pfd, 1, 0) > 0)
 		_exit(SBX_EX_SETUP);
 	if (r->ns_flags & CLONE_NEWUSER) {
 		if (map_ids(r, why, sizeof(why)))

@@ -265,7 +265,11 @@ int sbx_probe_main(void)
 	jw_kv_str(&w, "kernel", uname(&u) == 0 ? u.release : "unknown");
 	jw_key(&w, "landlock");
 	jw_obj_begin(&w);
-	jw_kv_int(&w, "abi", sbx_landlock_abi());
+	int abi = sbx_landlock_abi();
+	jw_kv_int(&w, "abi", abi);
+	jw_kv_bool(&w, "filesystem", abi >= 1);
+	jw_kv_bool(&w, "scoping", abi >= 6);
+	jw_kv_bool(&w, "tcp", abi >= 4);
 	jw_obj_end(&w);
 
 	jw_key(&w, "layers");
@@ -282,7 +286,7 @@ int sbx_probe_main(void)
 		jw_key(&w, l->name);
 		jw_obj_begin(&w);
 		jw_kv_bool(&w, "available", ok);
-		jw_kv_bool(&w, "implemented", order[i] < SBX_L_LANDLOCK);
+		jw_kv_bool(&w, "implemented", 1);
 		if (!ok)
 			jw_kv_str(&w, "why", why);
 		jw_obj_end(&w);

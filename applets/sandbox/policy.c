@@ -65,8 +65,17 @@ void sbx_policy_free(struct sbx_policy *p)
 	sbx_strv_free(&p->rw);
 	sbx_strv_free(&p->tmpfs);
 	sbx_strv_free(&p->runner);
+	sbx_strv_free(&p->allow_connect);
+	sbx_strv_free(&p->allow_bind);
+	sbx_strv_free(&p->seccomp_allow);
+	sbx_strv_free(&p->seccomp_deny);
+	sbx_strv_free(&p->secrets);
 	free(p->cwd);
 	free(p->module);
+	free(p->allowed_signers);
+	free(p->signature);
+	free(p->signer_identity);
+	free(p->signature_ns);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -124,6 +133,67 @@ int sbx_parse_net(const char *s, enum sbx_net *out)
 const char *sbx_net_name(enum sbx_net n)
 {
 	return net_names[n];
+}
+
+static const char *const seccomp_names[] = { "denylist", "off" };
+static const char *const action_names[] = { "errno", "kill", "log" };
+
+int sbx_parse_seccomp(const char *s, enum sbx_seccomp_mode *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(seccomp_names); i++) {
+		if (!strcmp(s, seccomp_names[i])) {
+			*out = (enum sbx_seccomp_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int sbx_parse_seccomp_action(const char *s, enum sbx_seccomp_action *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(action_names); i++) {
+		if (!strcmp(s, action_names[i])) {
+			*out = (enum sbx_seccomp_action)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *sbx_seccomp_name(enum sbx_seccomp_mode m)
+{
+	return seccomp_names[m];
+}
+
+const char *sbx_seccomp_action_name(enum sbx_seccomp_action a)
+{
+	return action_names[a];
+}
+
+int sbx_parse_id(const char *s, uint32_t *id)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > 4294967294ull)
+		return -1;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+int sbx_parse_port(const char *s, unsigned *port)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
 }
 
 /* Lexical: collapse "//", drop ".", resolve ".." against what precedes it.
@@ -214,32 +284,92 @@ static void jw_opt_str(struct jw *w, const char *key, const char *s)
 		jw_null(w);
 }
 
+static void jw_ports(struct jw *w, const char *key, const struct sbx_strv *sv)
+{
+	jw_key(w, key);
+	jw_arr_begin(w);
+	for (size_t i = 0; i < sv->n; i++)
+		jw_raw(w, sv->v[i]);  /* validated decimal */
+	jw_arr_end(w);
+}
+
+static void jw_opt_uint(struct jw *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	if (v)
+		jw_uint(w, v);
+	else
+		jw_null(w);
+}
+
 /* Keys in code-point order: this is the canonical form that is hashed. */
 void sbx_policy_json(const struct sbx_policy *p, struct strbuf *out)
 {
 	struct jw w;
 	jw_init(&w, out, JSON_COMPACT);
 	jw_obj_begin(&w);
+	jw_ports(&w, "allow_bind", &p->allow_bind);
+	jw_ports(&w, "allow_connect", &p->allow_connect);
+	jw_opt_str(&w, "allowed_signers", p->allowed_signers);
 	jw_kv_bool(&w, "best_effort", p->best_effort);
 	jw_strv(&w, "command", &p->command);
+	jw_key(&w, "cpu");
+	if (p->cg_cpu_milli) {
+		char buf[32];
+		sbx_fmt_seconds(p->cg_cpu_milli, buf);  /* thousandths, written the same way */
+		jw_raw(&w, buf);
+	} else {
+		jw_null(&w);
+	}
 	jw_opt_str(&w, "cwd", p->cwd);
 	jw_kv_bool(&w, "dev_pts", p->dev_pts);
 	jw_kv_bool(&w, "die_with_parent", p->die_with_parent);
 	jw_strv(&w, "env", &p->env);
+	jw_key(&w, "gid");
+	if (p->have_gid)
+		jw_uint(&w, p->gid_in);
+	else
+		jw_null(&w);
 	jw_kv_bool(&w, "keep_tmp", p->keep_tmp);
 	jw_key(&w, "kill_after");
 	jw_seconds(&w, p->kill_after_ms);
+	jw_kv_bool(&w, "landlock", !p->no_landlock);
 	jw_key(&w, "max_output");
 	jw_uint(&w, p->max_output);
+	jw_opt_uint(&w, "memory", p->cg_memory);
 	jw_opt_str(&w, "module", p->module);
 	jw_kv_str(&w, "net", sbx_net_name(p->net));
+	jw_opt_uint(&w, "pids", p->cg_pids);
+	jw_kv_bool(&w, "require_signature", p->require_signature);
+	jw_opt_uint(&w, "rlimit_as", p->rl_as);
+	jw_key(&w, "rlimit_cpu");
+	if (p->rl_cpu_ms)
+		jw_seconds(&w, p->rl_cpu_ms);
+	else
+		jw_null(&w);
+	jw_opt_uint(&w, "rlimit_fsize", p->rl_fsize);
+	jw_opt_uint(&w, "rlimit_nofile", p->rl_nofile);
+	jw_opt_uint(&w, "rlimit_nproc", p->rl_nproc);
 	jw_strv(&w, "ro", &p->ro);
 	jw_strv(&w, "runner", &p->runner);
 	jw_strv(&w, "rw", &p->rw);
+	jw_kv_str(&w, "seccomp", sbx_seccomp_name(p->seccomp));
+	jw_kv_str(&w, "seccomp_action", sbx_seccomp_action_name(p->seccomp_action));
+	jw_strv(&w, "seccomp_allow", &p->seccomp_allow);
+	jw_strv(&w, "seccomp_deny", &p->seccomp_deny);
+	jw_strv(&w, "secrets", &p->secrets);
+	jw_opt_str(&w, "signature", p->signature);
+	jw_opt_str(&w, "signature_namespace", p->signature_ns);
+	jw_opt_str(&w, "signer_identity", p->signer_identity);
 	jw_kv_bool(&w, "sys", p->sys);
 	jw_key(&w, "timeout");
 	jw_seconds(&w, p->timeout_ms);
 	jw_strv(&w, "tmpfs", &p->tmpfs);
+	jw_key(&w, "uid");
+	if (p->have_uid)
+		jw_uint(&w, p->uid_in);
+	else
+		jw_null(&w);
 	jw_obj_end(&w);
 }
 
@@ -308,7 +438,9 @@ static NORETURN PRINTF(4, 5) void profile_die(const struct profile *pf, const ch
 	die_code(APC_EX_USAGE, "%s:%d: %s", pf->path, key ? key_line(pf, key, nth) : 1, msg);
 }
 
-enum pkind { PK_BOOL, PK_SECONDS, PK_BYTES, PK_STR, PK_PATH, PK_PATHS, PK_ENV, PK_ARGV, PK_NET };
+enum pkind { PK_BOOL, PK_SECONDS, PK_BYTES, PK_STR, PK_PATH, PK_PATHS, PK_ENV, PK_ARGV, PK_NET,
+             PK_NOT_BOOL, PK_PORTS, PK_SECCOMP, PK_ACTION, PK_SYSCALLS, PK_LIMIT, PK_LIMIT_SECS,
+             PK_SECRETS, PK_ID };
 
 struct pkey {
 	const char *name;
@@ -318,23 +450,46 @@ struct pkey {
 
 #define PK(name, kind, field) { name, kind, offsetof(struct sbx_policy, field) }
 static const struct pkey pkeys[] = {
+	PK("allow_bind", PK_PORTS, allow_bind),
+	PK("allow_connect", PK_PORTS, allow_connect),
+	PK("allowed_signers", PK_PATH, allowed_signers),
 	PK("best_effort", PK_BOOL, best_effort),
+	PK("require_signature", PK_BOOL, require_signature),
+	PK("secrets", PK_SECRETS, secrets),
+	PK("signature", PK_PATH, signature),
+	PK("signature_namespace", PK_STR, signature_ns),
+	PK("signer_identity", PK_STR, signer_identity),
 	PK("command", PK_ARGV, command),
+	PK("cpu", PK_LIMIT_SECS, cg_cpu_milli),
 	PK("cwd", PK_STR, cwd),
 	PK("dev_pts", PK_BOOL, dev_pts),
 	PK("die_with_parent", PK_BOOL, die_with_parent),
 	PK("env", PK_ENV, env),
+	PK("gid", PK_ID, gid_in),
 	PK("keep_tmp", PK_BOOL, keep_tmp),
 	PK("kill_after", PK_SECONDS, kill_after_ms),
+	PK("landlock", PK_NOT_BOOL, no_landlock),
 	PK("max_output", PK_BYTES, max_output),
+	PK("memory", PK_LIMIT, cg_memory),
 	PK("module", PK_STR, module),
 	PK("net", PK_NET, net),
+	PK("pids", PK_LIMIT, cg_pids),
+	PK("rlimit_as", PK_LIMIT, rl_as),
+	PK("rlimit_cpu", PK_LIMIT_SECS, rl_cpu_ms),
+	PK("rlimit_fsize", PK_LIMIT, rl_fsize),
+	PK("rlimit_nofile", PK_LIMIT, rl_nofile),
+	PK("rlimit_nproc", PK_LIMIT, rl_nproc),
 	PK("ro", PK_PATHS, ro),
 	PK("runner", PK_ARGV, runner),
 	PK("rw", PK_PATHS, rw),
+	PK("seccomp", PK_SECCOMP, seccomp),
+	PK("seccomp_action", PK_ACTION, seccomp_action),
+	PK("seccomp_allow", PK_SYSCALLS, seccomp_allow),
+	PK("seccomp_deny", PK_SYSCALLS, seccomp_deny),
 	PK("sys", PK_BOOL, sys),
 	PK("timeout", PK_SECONDS, timeout_ms),
 	PK("tmpfs", PK_PATHS, tmpfs),
+	PK("uid", PK_ID, uid_in),
 };
 #undef PK
 
@@ -413,8 +568,84 @@ static void apply_key(struct sbx_policy *p, const struct profile *pf, const stru
 			profile_die(pf, k->name, 1, "'%s' must be true or false", k->name);
 		*(int *)field = cJSON_IsTrue(v);
 		break;
+	case PK_NOT_BOOL:
+		if (!cJSON_IsBool(v))
+			profile_die(pf, k->name, 1, "'%s' must be true or false", k->name);
+		*(int *)field = !cJSON_IsTrue(v);
+		break;
 	case PK_SECONDS:
 		take_seconds(pf, v, k->name, field);
+		break;
+	case PK_LIMIT:
+		if (cJSON_IsNull(v))
+			*(uint64_t *)field = 0;
+		else
+			take_bytes(pf, v, k->name, field);
+		break;
+	case PK_LIMIT_SECS:
+		if (cJSON_IsNull(v))
+			*(int64_t *)field = 0;
+		else
+			take_seconds(pf, v, k->name, field);
+		break;
+	case PK_SECCOMP:
+		if (!cJSON_IsString(v) || sbx_parse_seccomp(v->valuestring, field))
+			profile_die(pf, k->name, 1, "'seccomp' must be \"denylist\" or \"off\"");
+		break;
+	case PK_ACTION:
+		if (!cJSON_IsString(v) || sbx_parse_seccomp_action(v->valuestring, field))
+			profile_die(pf, k->name, 1,
+			            "'seccomp_action' must be \"errno\", \"kill\" or \"log\"");
+		break;
+	case PK_PORTS: {
+		if (!cJSON_IsArray(v))
+			profile_die(pf, k->name, 1, "'%s' must be an array of TCP ports", k->name);
+		const cJSON *e;
+		cJSON_ArrayForEach(e, v) {
+			char buf[32];
+			unsigned port;
+			if (cJSON_IsNumber(e) && e->valuedouble >= 1 && e->valuedouble <= 65535 &&
+			    e->valuedouble == floor(e->valuedouble))
+				snprintf(buf, sizeof(buf), "%u", (unsigned)e->valuedouble);
+			else if (cJSON_IsString(e) && sbx_parse_port(e->valuestring, &port) == 0)
+				snprintf(buf, sizeof(buf), "%u", port);
+			else
+				profile_die(pf, k->name, 1, "'%s' must be an array of TCP ports (1-65535)",
+				            k->name);
+			sbx_strv_push(field, buf);
+		}
+		break;
+	}
+	case PK_ID: {
+		int *have = k->off == offsetof(struct sbx_policy, uid_in) ? &p->have_uid : &p->have_gid;
+		if (cJSON_IsNull(v)) {
+			*have = 0;
+			break;
+		}
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 4294967294.0 ||
+		    v->valuedouble != floor(v->valuedouble))
+			profile_die(pf, k->name, 1, "'%s' must be an id (0 to 4294967294) or null", k->name);
+		*(uint32_t *)field = (uint32_t)v->valuedouble;
+		*have = 1;
+		break;
+	}
+	case PK_SECRETS:
+		take_strings(pf, v, k->name, 1, &tmp);
+		for (size_t i = 0; i < tmp.n; i++) {
+			if (!sbx_secret_spec_ok(tmp.v[i]))
+				profile_die(pf, k->name, 1, "'secrets' entries are NAME=TOKEN "
+				            "(keyring:REF or enc:...)");
+			sbx_strv_push(field, tmp.v[i]);
+		}
+		break;
+	case PK_SYSCALLS:
+		take_strings(pf, v, k->name, 1, &tmp);
+		for (size_t i = 0; i < tmp.n; i++) {
+			if (!sbx_seccomp_known(tmp.v[i]))
+				profile_die(pf, k->name, 1, "'%s': unknown system call '%s'", k->name,
+				            tmp.v[i]);
+			sbx_strv_push(field, tmp.v[i]);
+		}
 		break;
 	case PK_BYTES:
 		take_bytes(pf, v, k->name, field);

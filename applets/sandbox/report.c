@@ -10,6 +10,7 @@
 #include "auditlog.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,17 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 	report_layers(&w, r);
 	jw_key(&w, "limits");
 	jw_obj_begin(&w);
+	/* cgroup events: null without the cgroup layer */
+	jw_key(&w, "oom_kills");
+	if (r->cg.oom_kills >= 0)
+		jw_int(&w, r->cg.oom_kills);
+	else
+		jw_null(&w);
+	jw_key(&w, "pids_refused");
+	if (r->cg.pids_max_hits >= 0)
+		jw_int(&w, r->cg.pids_max_hits);
+	else
+		jw_null(&w);
 	jw_kv_bool(&w, "stderr", res->out_limit[1]);
 	jw_kv_bool(&w, "stdout", res->out_limit[0]);
 	jw_kv_bool(&w, "timeout", res->timed_out);
@@ -99,6 +111,11 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 		jw_null(&w);
 	jw_kv_int(&w, "peak_rss_kb", res->ru.ru_maxrss);
 	jw_kv_str(&w, "policy_sha256", digest);
+	jw_key(&w, "signer");  /* --require-signature: the key that signed COMMAND */
+	if (r->signer[0])
+		jw_str(&w, r->signer);
+	else
+		jw_null(&w);
 	jw_kv_int(&w, "supervisor_rss_kb", res->self_maxrss_kb);
 	jw_key(&w, "time");
 	jw_obj_begin(&w);
@@ -119,6 +136,18 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 		jw_str(&w, "max_output:stderr");
 	if (res->parent_died)
 		jw_str(&w, "die_with_parent");
+	if (r->cg.oom_kills > 0)
+		jw_str(&w, "cgroup:memory_oom");
+	if (r->cg.pids_max_hits > 0)
+		jw_str(&w, "cgroup:pids");
+	/* what the kernel's signals say about the command's end */
+	if (res->have_exit && WIFSIGNALED(res->status)) {
+		switch (WTERMSIG(res->status)) {
+		case SIGSYS: jw_str(&w, "seccomp"); break;
+		case SIGXCPU: jw_str(&w, "rlimit_cpu"); break;
+		case SIGXFSZ: jw_str(&w, "rlimit_fsize"); break;
+		}
+	}
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	sb_putc(out, '\n');
@@ -126,11 +155,7 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 
 int sbx_report_write(const char *path, const struct strbuf *json)
 {
-	if (!strcmp(path, "-")) {
-		fflush(stdout);
-		return write_full(STDOUT_FILENO, json->buf, json->len);
-	}
-	return atomic_replace(path, json->buf, json->len, 0600);
+	return write_output(path, json->buf, json->len, 0600);
 }
 
 /* ------------------------------------------------------------ audit hook */

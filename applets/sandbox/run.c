@@ -70,6 +70,12 @@ struct sup {
 	pid_t ppid;                        /* --die-with-parent: our parent */
 };
 
+static void set_layer(struct sbx_run *r, int id, enum sbx_state st, const char *detail)
+{
+	r->layer[id].state = st;
+	snprintf(r->layer[id].detail, sizeof(r->layer[id].detail), "%s", detail);
+}
+
 /* ------------------------------------------------------------------ clone */
 
 static const int ns_layers[] = { SBX_L_USER, SBX_L_MOUNT, SBX_L_PID, SBX_L_IPC, SBX_L_UTS,
@@ -512,6 +518,8 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 	r->cmd_in = in[0];
 	r->uid = geteuid();
 	r->gid = getegid();
+	r->uid_in = r->pol->have_uid ? (uid_t)r->pol->uid_in : r->uid;
+	r->gid_in = r->pol->have_gid ? (gid_t)r->pol->gid_in : r->gid;
 
 	/* Signals arrive through a descriptor; SIGPIPE stays blocked so a
 	 * reader that left shows up as EPIPE. */
@@ -531,9 +539,23 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 			refuse(res, "--die-with-parent: the parent process is already gone");
 	}
 
+	char why[SBX_TEXT_LEN - 40];
+	int cg = 0;
+	if (!res->setup_failed && sbx_cgroup_wanted(r->pol)) {
+		if (sbx_cgroup_create(r->pol, &r->cg, why, sizeof(why)) == 0)
+			cg = 1;
+		else if (!r->pol->best_effort)
+			refuse(res, "cannot apply the cgroup layer (%s): %s; refusing to run without it "
+			       "(--best-effort runs anyway)", sbx_layers[SBX_L_CGROUP].what, why);
+		else
+			set_layer(r, SBX_L_CGROUP, SBX_DEGRADED, why);
+	}
+
 	int64_t start = time_mono_ms();
 	s.init = res->setup_failed ? -1 : clone_init(r, res);
 	if (s.init < 0) {
+		if (cg)
+			sbx_cgroup_remove(&r->cg);
 		close_all(fds, ARRAY_SIZE(fds));
 		if (s.sigfd >= 0)
 			close(s.sigfd);
@@ -554,6 +576,20 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		close(s.sigfd);
 		sbx_init_main(r);
 	}
+	/* into the cgroup before init does anything: then its go */
+	if (cg && sbx_cgroup_attach(&r->cg, s.init, why, sizeof(why))) {
+		if (!r->pol->best_effort) {
+			(void)kill(s.init, SIGKILL);
+			refuse(res, "cannot apply the cgroup layer (%s): %s; refusing to run without it "
+			       "(--best-effort runs anyway)", sbx_layers[SBX_L_CGROUP].what, why);
+		} else {
+			set_layer(r, SBX_L_CGROUP, SBX_DEGRADED, why);
+		}
+	} else if (cg) {
+		set_layer(r, SBX_L_CGROUP, SBX_APPLIED, r->cg.what);
+	}
+	if (!res->setup_failed)
+		(void)write_full(life[1], "g", 1);
 	close(msg[1]);
 	close(life[0]);
 	close(out[1]);

@@ -48,6 +48,8 @@ struct sbx_strv {
 };
 
 enum sbx_net { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_HOST };
+enum sbx_seccomp_mode { SBX_SC_DENYLIST, SBX_SC_OFF };
+enum sbx_seccomp_action { SBX_SA_ERRNO, SBX_SA_KILL, SBX_SA_LOG };
 
 /* Everything a profile or the command line can set.  Paths are absolute
  * (made so against the current directory) but not yet resolved. */
@@ -63,6 +65,25 @@ struct sbx_policy {
 	int64_t kill_after_ms;
 	uint64_t max_output;       /* bytes per stream */
 	int keep_tmp, dev_pts, sys, die_with_parent, best_effort;
+	/* part 2: kernel confinement (see docs/sandbox-confinement.md) */
+	int no_landlock;
+	struct sbx_strv allow_connect, allow_bind;   /* TCP ports, as decimal text */
+	enum sbx_seccomp_mode seccomp;
+	enum sbx_seccomp_action seccomp_action;
+	struct sbx_strv seccomp_allow, seccomp_deny; /* system-call names */
+	/* rlimits, 0: not set (core dumps are always off) */
+	uint64_t rl_as, rl_fsize, rl_nofile, rl_nproc;
+	int64_t rl_cpu_ms;
+	/* cgroup limits of the whole sandbox, 0: not set */
+	uint64_t cg_memory, cg_pids;
+	int64_t cg_cpu_milli;      /* CPU bandwidth in thousandths of a core */
+	/* --require-signature */
+	int require_signature;
+	char *allowed_signers, *signature, *signer_identity, *signature_ns;
+	struct sbx_strv secrets;   /* NAME=TOKEN (keyring:REF, enc:...): tokens, never values */
+	/* --uid/--gid: the ids inside the user namespace (default: ours) */
+	int have_uid, have_gid;
+	uint32_t uid_in, gid_in;
 };
 
 void sbx_policy_init(struct sbx_policy *p);
@@ -82,6 +103,14 @@ int sbx_parse_seconds(const char *s, int64_t *ms);
 int sbx_parse_bytes(const char *s, uint64_t *out);
 int sbx_parse_net(const char *s, enum sbx_net *out);
 const char *sbx_net_name(enum sbx_net n);
+int sbx_parse_seccomp(const char *s, enum sbx_seccomp_mode *out);
+int sbx_parse_seccomp_action(const char *s, enum sbx_seccomp_action *out);
+const char *sbx_seccomp_name(enum sbx_seccomp_mode m);
+const char *sbx_seccomp_action_name(enum sbx_seccomp_action a);
+/* A TCP port 1-65535 in decimal: 0 or -1. */
+int sbx_parse_port(const char *s, unsigned *port);
+/* A uid or gid, 0 to 4294967294: 0 or -1. */
+int sbx_parse_id(const char *s, uint32_t *id);
 /* "2", "0.5", "1.25": milliseconds as seconds, the way they are written. */
 void sbx_fmt_seconds(int64_t ms, char out[32]);
 /* Absolute, lexically normalised copy of path (against the cwd). */
@@ -106,7 +135,7 @@ char *sbx_extensions_root(char *const *host_env);
 enum sbx_layer_id {
 	SBX_L_USER, SBX_L_MOUNT, SBX_L_PID, SBX_L_IPC, SBX_L_UTS, SBX_L_CGROUPNS, SBX_L_NET,
 	SBX_L_CAPS, SBX_L_NNP, SBX_L_SESSION, SBX_L_ENV, SBX_L_TIME, SBX_L_OUTPUT,
-	/* part 2 of the sandbox: probed, not applied yet by this build */
+	/* part 2: kernel confinement */
 	SBX_L_LANDLOCK, SBX_L_SECCOMP, SBX_L_RLIMIT, SBX_L_CGROUP,
 	SBX_L_COUNT
 };
@@ -133,6 +162,57 @@ int sbx_probe_main(void);
 /* unshare(flags) in a throw-away child: 0 or its errno. */
 int sbx_probe_ns(unsigned long flags);
 int sbx_landlock_abi(void);
+
+/* ---------------------------------------------------- kernel confinement */
+
+/* Applied by the command just before exec, after capabilities and
+ * no_new_privs, in this order: Landlock, seccomp, rlimits (last: building
+ * the filter allocates and must not meet --rlimit-as; setrlimit stays
+ * allowed by the deny-list).  Each
+ * returns 0 (detail: remarks, or empty), or -1 with the reason in why. */
+struct sbx_run;
+int sbx_rlimit_apply(const struct sbx_policy *p, char *detail, size_t len);
+int sbx_landlock_apply(const struct sbx_run *r, char *detail, size_t len);
+int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len);
+/* Is NAME a system call libseccomp knows on this architecture?  (Always 1
+ * when seccomp is compiled out: the layer refuses to run then anyway.) */
+int sbx_seccomp_known(const char *name);
+/* --require-signature: read the command file once, verify its detached
+ * signature over those bytes and put them in a sealed memfd (r->exec_fd)
+ * that the command executes.  0, or -1 with why. */
+int sbx_signature_check(struct sbx_run *r, char *why, size_t whylen);
+/* --secret: resolve every NAME=TOKEN (libcommon sec_resolve) and add
+ * NAME=value to the command's environment (replacing an entry of that
+ * name).  The values live in secure memory only: the entries are recorded
+ * in *held for sbx_secrets_wipe(), which takes them out of the vector again
+ * and wipes them once the command has its copy.  0, or -1 with why (which
+ * names the secret, never its value). */
+struct sbx_secrets {
+	char **v;
+	size_t n;
+};
+int sbx_secrets_inject(const struct sbx_policy *p, struct sbx_strv *envp,
+                       struct sbx_secrets *held, char *why, size_t whylen);
+void sbx_secrets_wipe(struct sbx_strv *envp, struct sbx_secrets *held);
+/* Is spec NAME=TOKEN with a valid environment name and a token? */
+int sbx_secret_spec_ok(const char *spec);
+/* Does the policy restrict TCP ports (--allow-connect/--allow-bind)? */
+int sbx_tcp_restricted(const struct sbx_policy *p);
+
+struct sbx_cgroup {
+	int v2;
+	char *dir[3];              /* v2: [0]; v1: memory, pids, cpu */
+	char what[8];
+	long long oom_kills, pids_max_hits;   /* -1: unknown */
+};
+int sbx_cgroup_wanted(const struct sbx_policy *p);
+/* Create the run's cgroup(s) with the limits: 0, or -1 with why (nothing
+ * left behind). */
+int sbx_cgroup_create(const struct sbx_policy *p, struct sbx_cgroup *cg, char *why, size_t whylen);
+int sbx_cgroup_attach(struct sbx_cgroup *cg, pid_t pid, char *why, size_t whylen);
+/* Read OOM kills and refused forks; then remove the cgroup(s). */
+void sbx_cgroup_collect(struct sbx_cgroup *cg);
+void sbx_cgroup_remove(struct sbx_cgroup *cg);
 
 /* -------------------------------------------------------------- the plan */
 
@@ -170,7 +250,7 @@ struct sbx_plan {
  * sbx_plan_identity() adds /etc/passwd and /etc/group, whose home is the
  * private directory. */
 void sbx_plan_build(struct sbx_plan *plan, const struct sbx_policy *p, const char *extroot);
-void sbx_plan_identity(struct sbx_plan *plan, const char *tmpdir);
+void sbx_plan_identity(struct sbx_plan *plan, const char *tmpdir, const struct sbx_policy *p);
 void sbx_plan_free(struct sbx_plan *plan);
 /* In init: build the view described by plan over the private directory
  * tmpdir and pivot into it; /proc only with_proc (a PID namespace of our
@@ -214,9 +294,14 @@ struct sbx_run {
 	struct sbx_strv envp;
 	struct sbx_plan plan;
 	unsigned long ns_flags;   /* namespaces actually requested from clone */
-	uid_t uid;                /* ours, mapped to itself in the user namespace */
+	uid_t uid;                /* ours, mapped to uid_in (default: itself) */
 	gid_t gid;
+	uid_t uid_in;
+	gid_t gid_in;
 	struct sbx_layer_state layer[SBX_L_COUNT];
+	struct sbx_cgroup cg;     /* when the cgroup layer is wanted */
+	int exec_fd;              /* --require-signature: the verified bytes (sealed memfd), or -1 */
+	char signer[64];          /* ... and the fingerprint of the key that signed them */
 	int module_mode;
 	/* in init and in the command: layers applied without remarks, sent
 	 * as one mask (every record wakes the supervisor) */

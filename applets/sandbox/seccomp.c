@@ -1,0 +1,229 @@
+/* seccomp.c - the command's system-call filter, built with libseccomp.
+ *
+ * Deny-list mode (the default) blocks what container runtimes block:
+ * kernel modules, kexec, reboot, the mount family, namespaces (setns, and
+ * unshare/clone with any CLONE_NEW* flag; clone3 answers ENOSYS because
+ * its flags cannot be inspected, and libc falls back to clone), bpf,
+ * perf_event_open, ptrace and cross-process memory access, the kernel
+ * keyring, userfaultfd, io_uring, open_by_handle_at, personality flags
+ * that turn off ASLR or make data executable, ioctl TIOCSTI/TIOCLINUX
+ * (terminal injection, CVE-2017-5226), clock and swap changes.  Sockets:
+ * never packet sockets or MPTCP; with a TCP port allow-list, IPv4/IPv6
+ * only as plain TCP streams (UDP, SCTP, raw would walk around Landlock's
+ * TCP rules).  A system call of another ABI (i386 int 0x80, x32) kills the
+ * process outright.  The action for a denied call is EPERM, kill or log.
+ */
+
+#include "sandbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#if CFG_APCORE_SANDBOX_SECCOMP
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define SBX_TIOCSTI 0x5412
+#define SBX_TIOCLINUX 0x541C
+#define SBX_ADDR_NO_RANDOMIZE 0x0040000
+#define SBX_READ_IMPLIES_EXEC 0x0400000
+
+static const char *const deny_default[] = {
+	"init_module", "finit_module", "delete_module", "create_module", "kexec_load",
+	"kexec_file_load", "reboot", "mount", "umount", "umount2", "pivot_root", "move_mount",
+	"open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "setns", "bpf",
+	"perf_event_open", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+	"keyctl", "add_key", "request_key", "userfaultfd", "io_uring_setup", "io_uring_enter",
+	"io_uring_register", "open_by_handle_at", "name_to_handle_at", "swapon", "swapoff",
+	"acct", "quotactl", "quotactl_fd", "settimeofday", "clock_settime", "clock_adjtime",
+	"adjtimex", "syslog", "iopl", "ioperm", "vhangup", "uselib", "lookup_dcookie",
+	"fanotify_init", "nfsservctl", "_sysctl", "get_kernel_syms", "query_module",
+};
+
+static const unsigned long ns_bits[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                                         CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP,
+                                         CLONE_NEWTIME };
+
+static int listed(const struct sbx_strv *sv, const char *name)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], name))
+			return 1;
+	return 0;
+}
+
+int sbx_seccomp_known(const char *name)
+{
+	return seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR;
+}
+
+struct filt {
+	scmp_filter_ctx ctx;
+	uint32_t act;
+	const struct sbx_policy *p;
+	char *why;
+	size_t whylen;
+};
+
+/* A rule for a default-denied call, unless --seccomp-allow took it out. */
+static int deny(struct filt *f, const char *name, unsigned n, const struct scmp_arg_cmp *c)
+{
+	if (listed(&f->p->seccomp_allow, name))
+		return 0;
+	int nr = seccomp_syscall_resolve_name(name);
+	if (nr == __NR_SCMP_ERROR)
+		return 0;  /* not a system call of this architecture */
+	int rc = seccomp_rule_add_array(f->ctx, f->act, nr, n, c);
+	if (rc) {
+		snprintf(f->why, f->whylen, "rule for %s: %s", name, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int socket_rules(struct filt *f)
+{
+	struct scmp_arg_cmp c[2];
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_PACKET);
+	if (deny(f, "socket", 1, c))
+		return -1;
+	for (int fam = 0; fam < 2; fam++) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, fam ? AF_INET6 : AF_INET);
+		c[1] = SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP);
+		if (deny(f, "socket", 2, c))
+			return -1;
+		if (!sbx_tcp_restricted(f->p))
+			continue;
+		/* plain TCP only: type SOCK_STREAM (flags masked off), protocol
+		 * 0 or IPPROTO_TCP */
+		static const int types[] = { SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET,
+		                             SOCK_DCCP, SOCK_PACKET };
+		for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+			c[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)types[i]);
+			if (deny(f, "socket", 2, c))
+				return -1;
+		}
+		c[1] = SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP);
+		if (deny(f, "socket", 2, c))
+			return -1;
+		for (int proto = 1; proto < IPPROTO_TCP; proto++) {
+			c[1] = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)proto);
+			if (deny(f, "socket", 2, c))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int build(struct filt *f)
+{
+	struct scmp_arg_cmp c[1];
+	for (size_t i = 0; i < ARRAY_SIZE(deny_default); i++)
+		if (deny(f, deny_default[i], 0, NULL))
+			return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(ns_bits); i++) {
+		c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, ns_bits[i], ns_bits[i]);
+		if (deny(f, "unshare", 1, c) || (ns_bits[i] != CLONE_NEWTIME && deny(f, "clone", 1, c)))
+			return -1;
+	}
+	static const unsigned long ioctls[] = { SBX_TIOCSTI, SBX_TIOCLINUX };
+	for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
+		c[0] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]);
+		if (deny(f, "ioctl", 1, c))
+			return -1;
+	}
+	static const unsigned long pers[] = { SBX_ADDR_NO_RANDOMIZE, SBX_READ_IMPLIES_EXEC };
+	for (size_t i = 0; i < ARRAY_SIZE(pers); i++) {
+		/* personality(0xffffffff) only queries */
+		struct scmp_arg_cmp pc[1] = { SCMP_A0(SCMP_CMP_MASKED_EQ, pers[i] | 0x80000000UL,
+		                                      pers[i]) };
+		if (deny(f, "personality", 1, pc))
+			return -1;
+	}
+	if (socket_rules(f))
+		return -1;
+	/* clone3's flags live in memory a filter cannot read: ENOSYS makes
+	 * libc use clone, whose flags are checked above */
+	int nr = seccomp_syscall_resolve_name("clone3");
+	if (nr != __NR_SCMP_ERROR && !listed(&f->p->seccomp_allow, "clone3") &&
+	    seccomp_rule_add(f->ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0)) {
+		snprintf(f->why, f->whylen, "rule for clone3");
+		return -1;
+	}
+	for (size_t i = 0; i < f->p->seccomp_deny.n; i++) {
+		const char *name = f->p->seccomp_deny.v[i];
+		nr = seccomp_syscall_resolve_name(name);
+		if (nr == __NR_SCMP_ERROR) {
+			snprintf(f->why, f->whylen, "unknown system call '%s'", name);
+			return -1;
+		}
+		int rc = seccomp_rule_add(f->ctx, f->act, nr, 0);
+		if (rc && rc != -EEXIST) {
+			snprintf(f->why, f->whylen, "rule for %s: %s", name, strerror(-rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+{
+	struct filt f = { .p = p, .why = detail, .whylen = len };
+	detail[0] = 0;
+	f.act = p->seccomp_action == SBX_SA_KILL  ? SCMP_ACT_KILL_PROCESS
+	        : p->seccomp_action == SBX_SA_LOG ? SCMP_ACT_LOG
+	                                          : SCMP_ACT_ERRNO(EPERM);
+	f.ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!f.ctx) {
+		snprintf(detail, len, "seccomp_init failed");
+		return -1;
+	}
+	/* only the native ABI: an i386 (int 0x80) or x32 call kills */
+	int rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (rc == 0)
+		rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_NNP, 1);
+	/* a binary tree of system-call numbers, not a linear scan */
+	if (rc == 0)
+		rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc) {
+		snprintf(detail, len, "seccomp_attr_set: %s", strerror(-rc));
+		seccomp_release(f.ctx);
+		return -1;
+	}
+	rc = build(&f);
+	if (rc == 0 && (rc = seccomp_load(f.ctx)) != 0) {
+		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
+		rc = -1;
+	}
+	seccomp_release(f.ctx);
+	if (rc == 0)
+		snprintf(detail, len, "deny-list, action %s%s", sbx_seccomp_action_name(p->seccomp_action),
+		         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
+	return rc;
+}
+
+#else /* !CFG_APCORE_SANDBOX_SECCOMP */
+
+int sbx_seccomp_known(const char *name)
+{
+	(void)name;
+	return 1;
+}
+
+int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+{
+	(void)p;
+	snprintf(detail, len, "compiled out (built without APCORE_SANDBOX_SECCOMP)");
+	return -1;
+}
+
+#endif
