@@ -124,6 +124,11 @@ char *secure_read_fd(int fd, size_t cap, int strip_nl, size_t *len);
 /* Prompt on /dev/tty with echo off; twice when confirm.  NULL with a
  * reason in why when there is no terminal or the entries differ. */
 char *secure_read_tty(const char *prompt, int confirm, size_t *len, char *why, size_t whylen);
+/* Read a key file (at most cap bytes) into a secure buffer; with secret,
+ * refuse one that group or others can reach (as ssh does for private
+ * keys).  NULL with a one-line reason in why. */
+char *secure_read_key_file(const char *path, int secret, size_t cap, size_t *len, char *why,
+                           size_t whylen);
 /* Constant-time comparison: 1 when equal, 0 otherwise. */
 int ct_memeq(const void *a, const void *b, size_t n);
 

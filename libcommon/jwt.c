@@ -127,31 +127,6 @@ fail:
 	return NULL;
 }
 
-/* Read a key file; secret ones into a secure buffer after checking that
- * only the owner can reach them (as ssh does for private keys). */
-static char *read_key_file(const char *path, int secret, size_t *len, char *why, size_t whylen)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		msgf(why, whylen, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = NULL;
-	if (fstat(fd, &st) != 0) {
-		msgf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		msgf(why, whylen, "%s is not a regular file", path);
-	} else if (secret && (st.st_mode & 077)) {
-		msgf(why, whylen, "%s: permissions %04o are too open for a secret key "
-		        "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
-	} else if (!(buf = secure_read_fd(fd, JWT_KEY_CAP, 0, len))) {
-		msgf(why, whylen, "cannot read %s: %s", path,
-		        errno == EFBIG ? "file too large" : strerror(errno));
-	}
-	close(fd);
-	return buf;
-}
 
 struct jwt_key *jwt_key_load(enum jwt_alg alg, int for_signing, const char *path, char *why,
                              size_t whylen)
@@ -159,7 +134,7 @@ struct jwt_key *jwt_key_load(enum jwt_alg alg, int for_signing, const char *path
 	char w[200];
 	size_t len;
 	int secret = alg == JWT_HS256 || for_signing;
-	char *buf = read_key_file(path, secret, &len, why, whylen);
+	char *buf = secure_read_key_file(path, secret, JWT_KEY_CAP, &len, why, whylen);
 	if (!buf)
 		return NULL;
 	struct jwt_key *k = jwt_key_new(alg, for_signing, buf, len, w, sizeof(w));

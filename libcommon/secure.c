@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -211,4 +212,29 @@ char *secure_read_tty(const char *prompt, int confirm, size_t *len, char *why, s
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
 	close(fd);
 	return a;
+}
+
+char *secure_read_key_file(const char *path, int secret, size_t cap, size_t *len, char *why,
+                           size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		msgf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = NULL;
+	if (fstat(fd, &st) != 0) {
+		msgf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		msgf(why, whylen, "%s is not a regular file", path);
+	} else if (secret && (st.st_mode & 077)) {
+		msgf(why, whylen, "%s: permissions %04o are too open for a secret key "
+		     "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
+	} else if (!(buf = secure_read_fd(fd, cap, 0, len))) {
+		msgf(why, whylen, "cannot read %s: %s", path,
+		     errno == EFBIG ? "file too large" : strerror(errno));
+	}
+	close(fd);
+	return buf;
 }

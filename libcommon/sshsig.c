@@ -385,38 +385,13 @@ int sshsig_key_parse_private(const void *buf, size_t len, struct crypto_pk **out
 	return rc;
 }
 
-/* Read a key file; secret ones into a secure buffer after checking that
- * only the owner can reach them (as ssh does for private keys). */
-static char *read_key_file(const char *path, int secret, size_t *len, char *why, size_t whylen)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		msgf(why, whylen, "cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = NULL;
-	if (fstat(fd, &st) != 0) {
-		msgf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		msgf(why, whylen, "%s is not a regular file", path);
-	} else if (secret && (st.st_mode & 077)) {
-		msgf(why, whylen, "%s: permissions %04o are too open for a secret key "
-		        "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
-	} else if (!(buf = secure_read_fd(fd, KEYFILE_CAP, 0, len))) {
-		msgf(why, whylen, "cannot read %s: %s", path,
-		        errno == EFBIG ? "file too large" : strerror(errno));
-	}
-	close(fd);
-	return buf;
-}
 
 int sshsig_key_load(const char *path, struct crypto_pk **out, char *why, size_t whylen)
 {
 	char w[200];
 	size_t len;
 	*out = NULL;
-	char *buf = read_key_file(path, 1, &len, why, whylen);
+	char *buf = secure_read_key_file(path, 1, KEYFILE_CAP, &len, why, whylen);
 	if (!buf)
 		return -1;
 	int rc = sshsig_key_parse_private(buf, len, out, w, sizeof(w));
