@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct option;
+
 #define NORETURN __attribute__((noreturn))
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -52,6 +54,12 @@ NORETURN void xexit(int code);
  * or a missing value: a usage error naming the option (up to any '=', so a
  * value is never echoed). */
 NORETURN void die_bad_option(int c, char **argv);
+/* For commands whose long options are numbered from 256 in longopts order
+ * and allowed per subcommand by a bitmask (bit = value - 256): die on an
+ * unknown option, one that does not apply to "[family ]argv[0]", or one
+ * given twice unless its bit is in repeatable; record it in *seen. */
+void opt_accept(const struct option *longopts, int c, char **argv, const char *family,
+                unsigned allowed, unsigned repeatable, unsigned *seen);
 /* Format a one-line reason into a caller's buffer (NULL/0: no-op). */
 PRINTF(3, 4) void msgf(char *buf, size_t len, const char *fmt, ...);
 /* Print the applet's help text to stdout. */

@@ -127,32 +127,55 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 		die("SHA-256 failed");
 }
 
-struct sha256_ctx {
+/* Streaming hashes: one mbedTLS md context behind each opaque type. */
+struct md_stream {
 	mbedtls_md_context_t md;
+	const char *name;   /* for messages */
 };
 
-struct sha256_ctx *crypto_sha256_new(void)
+static struct md_stream *md_stream_new(const mbedtls_md_info_t *info, const char *name)
 {
-	struct sha256_ctx *c = xmalloc(sizeof(*c));
+	struct md_stream *c = xmalloc(sizeof(*c));
+	c->name = name;
 	mbedtls_md_init(&c->md);
-	if (mbedtls_md_setup(&c->md, sha256_info(), 0) != 0 || mbedtls_md_starts(&c->md) != 0)
-		die("SHA-256 setup failed");
+	if (mbedtls_md_setup(&c->md, info, 0) != 0 || mbedtls_md_starts(&c->md) != 0)
+		die("%s setup failed", name);
 	return c;
 }
 
-void crypto_sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+static void md_stream_update(struct md_stream *c, const void *data, size_t len)
 {
 	if (mbedtls_md_update(&c->md, nz(data), len) != 0)
-		die("SHA-256 failed");
+		die("%s failed", c->name);
 }
 
-void crypto_sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN])
+static void md_stream_final(struct md_stream *c, uint8_t *out)
 {
+	const char *name = c->name;
 	int rc = mbedtls_md_finish(&c->md, out);
 	mbedtls_md_free(&c->md);
 	free(c);
 	if (rc != 0)
-		die("SHA-256 failed");
+		die("%s failed", name);
+}
+
+struct sha256_ctx {
+	struct md_stream s;
+};
+
+struct sha256_ctx *crypto_sha256_new(void)
+{
+	return (struct sha256_ctx *)md_stream_new(sha256_info(), "SHA-256");
+}
+
+void crypto_sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+{
+	md_stream_update(&c->s, data, len);
+}
+
+void crypto_sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN])
+{
+	md_stream_final(&c->s, out);
 }
 
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
@@ -572,31 +595,22 @@ void crypto_sha512(const void *data, size_t len, uint8_t out[SHA512_LEN])
 }
 
 struct sha512_ctx {
-	mbedtls_md_context_t md;
+	struct md_stream s;
 };
 
 struct sha512_ctx *crypto_sha512_new(void)
 {
-	struct sha512_ctx *c = xmalloc(sizeof(*c));
-	mbedtls_md_init(&c->md);
-	if (mbedtls_md_setup(&c->md, sha512_info(), 0) != 0 || mbedtls_md_starts(&c->md) != 0)
-		die("SHA-512 setup failed");
-	return c;
+	return (struct sha512_ctx *)md_stream_new(sha512_info(), "SHA-512");
 }
 
 void crypto_sha512_update(struct sha512_ctx *c, const void *data, size_t len)
 {
-	if (mbedtls_md_update(&c->md, nz(data), len) != 0)
-		die("SHA-512 failed");
+	md_stream_update(&c->s, data, len);
 }
 
 void crypto_sha512_final(struct sha512_ctx *c, uint8_t out[SHA512_LEN])
 {
-	int rc = mbedtls_md_finish(&c->md, out);
-	mbedtls_md_free(&c->md);
-	free(c);
-	if (rc != 0)
-		die("SHA-512 failed");
+	md_stream_final(&c->s, out);
 }
 
 /* ------------------------------------------------------------- public keys

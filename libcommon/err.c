@@ -118,6 +118,21 @@ void die_bad_option(int c, char **argv)
 	die_usage("unknown option '%.*s'", n, arg);
 }
 
+void opt_accept(const struct option *longopts, int c, char **argv, const char *family,
+                unsigned allowed, unsigned repeatable, unsigned *seen)
+{
+	if (c < 256)
+		die_bad_option(c, argv);
+	const char *name = longopts[c - 256].name;
+	unsigned bit = 1u << (c - 256);
+	if (!(allowed & bit))
+		die_usage("--%s does not apply to '%s%s%s'", name, family ? family : "",
+		          family ? " " : "", argv[0]);
+	if ((*seen & bit) && !(repeatable & bit))
+		die_usage("--%s given twice", name);
+	*seen |= bit;
+}
+
 void msgf(char *buf, size_t len, const char *fmt, ...)
 {
 	if (!buf || !len)

@@ -177,14 +177,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
-		if (c < 256)
-			die_bad_option(c, argv);
-		const char *name = longopts[c - 256].name;
-		if (!(allowed & B(c)))
-			die_usage("--%s does not apply to 'cert %s'", name, argv[0]);
-		if ((o->seen & B(c)) && !(B(c) & REPEATABLE))
-			die_usage("--%s given twice", name);
-		o->seen |= B(c);
+		opt_accept(longopts, c, argv, "cert", allowed, REPEATABLE, &o->seen);
 		switch (c) {
 		case O_CN: o->cn = optarg; break;
 		case O_OUT:

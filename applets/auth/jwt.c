@@ -92,14 +92,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
-		if (c < 256)
-			die_bad_option(c, argv);
-		const char *name = longopts[c - 256].name;
-		if (!(allowed & B(c)))
-			die_usage("--%s does not apply to 'jwt %s'", name, argv[0]);
-		if (o->seen & B(c))
-			die_usage("--%s given twice", name);
-		o->seen |= B(c);
+		opt_accept(longopts, c, argv, "jwt", allowed, 0, &o->seen);
 		switch (c) {
 		case O_ALG:
 			if (jwt_alg_parse(optarg, &o->alg))
