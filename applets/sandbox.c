@@ -65,9 +65,12 @@
 //config:	    --allow-bind PORT   TCP bind only to the listed ports (either
 //config:	                        one turns on the TCP rules; then IPv4/IPv6
 //config:	                        sockets other than plain TCP are refused)
-//config:	    --seccomp MODE      denylist (default) or off
+//config:	    --seccomp MODE      denylist (default), allowlist (only the calls
+//config:	                        ordinary programs make, on top of the
+//config:	                        deny-list) or off
 //config:	    --seccomp-action A  errno (EPERM, default), kill or log
-//config:	    --seccomp-allow SYSCALL  take SYSCALL off the deny-list
+//config:	    --seccomp-allow SYSCALL  take SYSCALL off the deny-list (and
+//config:	                        add it to the allow-list)
 //config:	    --seccomp-deny SYSCALL   deny SYSCALL too (repeatable)
 //config:	    --rlimit-as N       address space, bytes (K/M/G)
 //config:	    --rlimit-fsize N    largest file written, bytes (K/M/G)
@@ -306,7 +309,7 @@ static void parse_value_opt(struct opts *o, int opt, const char *arg)
 	case O_SECCOMP:
 		once(o, SET_SECCOMP, opt);
 		if (sbx_parse_seccomp(arg, &p->seccomp))
-			die_usage("invalid --seccomp '%s' (denylist or off)", arg);
+			die_usage("invalid --seccomp '%s' (denylist, allowlist or off)", arg);
 		break;
 	case O_SECCOMP_ACTION:
 		once(o, SET_SECCOMP_ACTION, opt);

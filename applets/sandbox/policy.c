@@ -135,7 +135,7 @@ const char *sbx_net_name(enum sbx_net n)
 	return net_names[n];
 }
 
-static const char *const seccomp_names[] = { "denylist", "off" };
+static const char *const seccomp_names[] = { "denylist", "off", "allowlist" };
 static const char *const action_names[] = { "errno", "kill", "log" };
 
 int sbx_parse_seccomp(const char *s, enum sbx_seccomp_mode *out)
@@ -590,7 +590,7 @@ static void apply_key(struct sbx_policy *p, const struct profile *pf, const stru
 		break;
 	case PK_SECCOMP:
 		if (!cJSON_IsString(v) || sbx_parse_seccomp(v->valuestring, field))
-			profile_die(pf, k->name, 1, "'seccomp' must be \"denylist\" or \"off\"");
+			profile_die(pf, k->name, 1, "'seccomp' must be \"denylist\", \"allowlist\" or \"off\"");
 		break;
 	case PK_ACTION:
 		if (!cJSON_IsString(v) || sbx_parse_seccomp_action(v->valuestring, field))

@@ -48,7 +48,7 @@ struct sbx_strv {
 };
 
 enum sbx_net { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_HOST };
-enum sbx_seccomp_mode { SBX_SC_DENYLIST, SBX_SC_OFF };
+enum sbx_seccomp_mode { SBX_SC_DENYLIST, SBX_SC_OFF, SBX_SC_ALLOWLIST };
 enum sbx_seccomp_action { SBX_SA_ERRNO, SBX_SA_KILL, SBX_SA_LOG };
 
 /* Everything a profile or the command line can set.  Paths are absolute

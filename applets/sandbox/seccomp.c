@@ -12,6 +12,14 @@
  * only as plain TCP streams (UDP, SCTP, raw would walk around Landlock's
  * TCP rules).  A system call of another ABI (i386 int 0x80, x32) kills the
  * process outright.  The action for a denied call is EPERM, kill or log.
+ *
+ * Allow-list mode stacks a second filter on the deny-list: only the calls
+ * below (what ordinary programs, shells, interpreters and compilers use)
+ * pass it, anything else answers ENOSYS ("this kernel lacks it", so libc
+ * falls back to an older call) or kills/logs per the action.  The kernel
+ * takes the strictest verdict of all filters, so the deny-list's argument
+ * checks (clone flags, ioctl numbers, socket families) still hold.
+ * --seccomp-allow adds to the list, --seccomp-deny takes out of it.
  */
 
 #include "sandbox.h"
@@ -47,6 +55,78 @@ static const char *const deny_default[] = {
 	"acct", "quotactl", "quotactl_fd", "settimeofday", "clock_settime", "clock_adjtime",
 	"adjtimex", "syslog", "iopl", "ioperm", "vhangup", "uselib", "lookup_dcookie",
 	"fanotify_init", "nfsservctl", "_sysctl", "get_kernel_syms", "query_module",
+};
+
+/* The allow-list: by name, so a call this libseccomp or architecture does
+ * not know is skipped (the i386/32-bit names never resolve on x86_64). */
+static const char *const allow_default[] = {
+	/* files and directories */
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+	"preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range",
+	"lseek", "_llseek", "stat", "fstat", "lstat", "newfstatat", "statx", "stat64", "fstat64",
+	"lstat64", "fstatat64", "statfs", "fstatfs", "statfs64", "fstatfs64", "access",
+	"faccessat", "faccessat2", "readlink", "readlinkat", "getdents", "getdents64", "mkdir",
+	"mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link",
+	"linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown",
+	"fchown", "fchownat", "lchown", "chown32", "fchown32", "lchown32", "umask", "truncate",
+	"ftruncate", "truncate64", "ftruncate64", "fallocate", "fadvise64", "fadvise64_64",
+	"readahead", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range", "flock",
+	"utime", "utimes", "utimensat", "futimesat", "chdir", "fchdir", "getcwd", "mknod",
+	"mknodat", "sendfile", "sendfile64", "splice", "tee", "vmsplice", "copy_file_range",
+	"getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr", "fsetxattr",
+	"listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
+	"fremovexattr", "getxattrat", "setxattrat", "listxattrat", "removexattrat",
+	"inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"fanotify_mark", "cachestat",
+	/* descriptors, polling, pipes, events */
+	"dup", "dup2", "dup3", "fcntl", "fcntl64", "ioctl", "pipe", "pipe2", "poll", "ppoll",
+	"select", "_newselect", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "signalfd",
+	"signalfd4", "timerfd_create", "timerfd_settime", "timerfd_gettime", "memfd_create",
+	"memfd_secret", "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents",
+	"io_pgetevents",
+	/* memory */
+	"brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "madvise", "msync", "mincore",
+	"mlock", "mlock2", "munlock", "mlockall", "munlockall", "membarrier", "mbind",
+	"get_mempolicy", "set_mempolicy", "set_mempolicy_home_node", "pkey_alloc", "pkey_free",
+	"pkey_mprotect", "mseal", "map_shadow_stack", "remap_file_pages",
+	/* processes, threads, signals */
+	"execve", "execveat", "fork", "vfork", "clone", "clone3", "exit", "exit_group", "wait4",
+	"waitid", "waitpid", "kill", "tkill", "tgkill", "pidfd_open", "pidfd_send_signal",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn", "rt_sigpending",
+	"rt_sigsuspend", "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+	"sigaltstack", "pause", "restart_syscall", "futex", "futex_waitv", "futex_wake",
+	"futex_wait", "futex_requeue", "set_robust_list", "get_robust_list", "set_tid_address",
+	"rseq", "arch_prctl", "set_thread_area", "get_thread_area", "prctl", "unshare",
+	"personality", "sched_yield", "sched_getaffinity", "sched_setaffinity",
+	"sched_getparam", "sched_setparam", "sched_getscheduler", "sched_setscheduler",
+	"sched_getattr", "sched_setattr", "sched_get_priority_max", "sched_get_priority_min",
+	"sched_rr_get_interval", "getpriority", "setpriority", "ioprio_get", "ioprio_set",
+	"getcpu",
+	/* identity and limits */
+	"getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getuid32",
+	"geteuid32", "getgid32", "getegid32", "getresuid", "getresgid", "getresuid32",
+	"getresgid32", "getgroups", "getgroups32", "setuid", "setgid", "setreuid", "setregid",
+	"setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid", "setuid32", "setgid32",
+	"setreuid32", "setregid32", "setresuid32", "setresgid32", "setgroups32", "setfsuid32",
+	"setfsgid32", "capget", "capset", "getpgid", "setpgid", "getpgrp", "getsid", "setsid",
+	"getrlimit", "ugetrlimit", "setrlimit", "prlimit64", "getrusage", "times", "sysinfo",
+	"uname",
+	/* time */
+	"time", "gettimeofday", "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep",
+	"alarm", "getitimer", "setitimer", "timer_create", "timer_settime", "timer_gettime",
+	"timer_getoverrun", "timer_delete", "clock_gettime64", "clock_nanosleep_time64",
+	/* sockets (families and protocols are the deny-list's business) */
+	"socket", "socketpair", "socketcall", "bind", "connect", "listen", "accept", "accept4",
+	"getsockname", "getpeername", "getsockopt", "setsockopt", "shutdown", "send", "recv",
+	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	/* System V and POSIX IPC (the sandbox has its own IPC namespace) */
+	"ipc", "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+	"msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+	"mq_timedreceive", "mq_notify", "mq_getsetattr",
+	/* randomness, and confining oneself further */
+	"getrandom", "seccomp", "landlock_create_ruleset", "landlock_add_rule",
+	"landlock_restrict_self",
 };
 
 static const unsigned long ns_bits[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
@@ -175,6 +255,79 @@ static int build(struct filt *f)
 	return 0;
 }
 
+/* A filter context with the attributes both filters share. */
+static scmp_filter_ctx new_filter(uint32_t def, char *detail, size_t len)
+{
+	scmp_filter_ctx ctx = seccomp_init(def);
+	if (!ctx) {
+		snprintf(detail, len, "seccomp_init failed");
+		return NULL;
+	}
+	/* only the native ABI: an i386 (int 0x80) or x32 call kills */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
+	/* a binary tree of system-call numbers, not a linear scan */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc) {
+		snprintf(detail, len, "seccomp_attr_set: %s", strerror(-rc));
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int load(scmp_filter_ctx ctx, char *detail, size_t len)
+{
+	int rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc) {
+		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int allow(scmp_filter_ctx ctx, const char *name, char *detail, size_t len)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+	if (nr == __NR_SCMP_ERROR)
+		return 0;
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	if (rc && rc != -EEXIST) {
+		snprintf(detail, len, "rule for %s: %s", name, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The allow-list filter: its own default action is the deny action, but
+ * ENOSYS rather than EPERM for errno, as for a call the kernel lacks. */
+static int load_allowlist(const struct sbx_policy *p, uint32_t act, char *detail, size_t len)
+{
+	uint32_t def = p->seccomp_action == SBX_SA_ERRNO ? SCMP_ACT_ERRNO(ENOSYS) : act;
+	scmp_filter_ctx ctx = new_filter(def, detail, len);
+	if (!ctx)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(allow_default); i++) {
+		if (listed(&p->seccomp_deny, allow_default[i]))
+			continue;
+		if (allow(ctx, allow_default[i], detail, len)) {
+			seccomp_release(ctx);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->seccomp_allow.n; i++) {
+		if (!listed(&p->seccomp_deny, p->seccomp_allow.v[i]) &&
+		    allow(ctx, p->seccomp_allow.v[i], detail, len)) {
+			seccomp_release(ctx);
+			return -1;
+		}
+	}
+	return load(ctx, detail, len);
+}
+
 int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
 {
 	struct filt f = { .p = p, .why = detail, .whylen = len };
@@ -182,33 +335,22 @@ int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
 	f.act = p->seccomp_action == SBX_SA_KILL  ? SCMP_ACT_KILL_PROCESS
 	        : p->seccomp_action == SBX_SA_LOG ? SCMP_ACT_LOG
 	                                          : SCMP_ACT_ERRNO(EPERM);
-	f.ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!f.ctx) {
-		snprintf(detail, len, "seccomp_init failed");
+	f.ctx = new_filter(SCMP_ACT_ALLOW, detail, len);
+	if (!f.ctx)
 		return -1;
-	}
-	/* only the native ABI: an i386 (int 0x80) or x32 call kills */
-	int rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	if (rc == 0)
-		rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_NNP, 1);
-	/* a binary tree of system-call numbers, not a linear scan */
-	if (rc == 0)
-		rc = seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	if (rc) {
-		snprintf(detail, len, "seccomp_attr_set: %s", strerror(-rc));
+	if (build(&f)) {
 		seccomp_release(f.ctx);
 		return -1;
 	}
-	rc = build(&f);
-	if (rc == 0 && (rc = seccomp_load(f.ctx)) != 0) {
-		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
-		rc = -1;
-	}
-	seccomp_release(f.ctx);
-	if (rc == 0)
-		snprintf(detail, len, "deny-list, action %s%s", sbx_seccomp_action_name(p->seccomp_action),
-		         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
-	return rc;
+	if (load(f.ctx, detail, len))
+		return -1;
+	if (p->seccomp == SBX_SC_ALLOWLIST && load_allowlist(p, f.act, detail, len))
+		return -1;
+	snprintf(detail, len, "%s, action %s%s",
+	         p->seccomp == SBX_SC_ALLOWLIST ? "allow-list over the deny-list" : "deny-list",
+	         sbx_seccomp_action_name(p->seccomp_action),
+	         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
+	return 0;
 }
 
 #else /* !CFG_APCORE_SANDBOX_SECCOMP */
