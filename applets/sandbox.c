@@ -98,6 +98,10 @@
 //config:	                        bound to key NAME) and give the value to
 //config:	                        COMMAND only, as environment variable NAME;
 //config:	                        never in reports or the audit log
+//config:	    --secret-fd NAME=TOKEN  the same, but the value is in a sealed
+//config:	                        in-memory file open as descriptor 3, 4, ...
+//config:	                        (in order) and NAME holds its number:
+//config:	                        read it as /dev/fd/$NAME
 //config:	  Modules (the apcore-cli runner protocol):
 //config:	    --module ID         run module ID: JSON input on stdin, JSON
 //config:	                        answer on stdout, reference error messages
@@ -183,7 +187,7 @@ enum {
 	O_EXPLAIN, O_PROBE, O_BEST_EFFORT, O_REPORT, O_AUDIT, O_NO_LANDLOCK, O_ALLOW_CONNECT,
 	O_ALLOW_BIND, O_SECCOMP, O_SECCOMP_ACTION, O_SECCOMP_ALLOW, O_SECCOMP_DENY, O_RL_AS,
 	O_RL_CPU, O_RL_FSIZE, O_RL_NOFILE, O_RL_NPROC, O_MEMORY, O_PIDS, O_CPU, O_REQ_SIG,
-	O_SIGNERS, O_SIG, O_SIG_ID, O_SIG_NS, O_SECRET, O_UID, O_GID,
+	O_SIGNERS, O_SIG, O_SIG_ID, O_SIG_NS, O_SECRET, O_SECRET_FD, O_UID, O_GID,
 };
 
 static const struct option longopts[] = {
@@ -230,6 +234,7 @@ static const struct option longopts[] = {
 	{ "signer-identity", required_argument, NULL, O_SIG_ID },
 	{ "signature-namespace", required_argument, NULL, O_SIG_NS },
 	{ "secret", required_argument, NULL, O_SECRET },
+	{ "secret-fd", required_argument, NULL, O_SECRET_FD },
 	{ "uid", required_argument, NULL, O_UID },
 	{ "gid", required_argument, NULL, O_GID },
 	{ NULL, 0, NULL, 0 },
@@ -357,10 +362,11 @@ static void parse_value_opt(struct opts *o, int opt, const char *arg)
 		*(opt == O_UID ? &p->have_uid : &p->have_gid) = 1;
 		break;
 	case O_SECRET:
+	case O_SECRET_FD:
 		/* the token only: a value never comes through argv */
 		if (!sbx_secret_spec_ok(arg))
-			die_usage("invalid --secret (NAME=keyring:REF or NAME=enc:...)");
-		sbx_strv_push(&p->secrets, arg);
+			die_usage("invalid --%s (NAME=keyring:REF or NAME=enc:...)", optname(opt));
+		sbx_strv_push(opt == O_SECRET ? &p->secrets : &p->secret_fds, arg);
 		break;
 	case O_MEMORY:
 	case O_PIDS:
@@ -515,6 +521,7 @@ static void compose(struct sbx_policy *p, struct opts *o)
 	take_strv(&p->seccomp_allow, &c->seccomp_allow, 1);
 	take_strv(&p->seccomp_deny, &c->seccomp_deny, 1);
 	take_strv(&p->secrets, &c->secrets, 1);
+	take_strv(&p->secret_fds, &c->secret_fds, 1);
 	take_strv(&p->env, &c->env, 1);
 	take_strv(&p->ro, &c->ro, 1);
 	take_strv(&p->rw, &c->rw, 1);
@@ -539,6 +546,9 @@ static void check_policy(const struct sbx_policy *p, const struct opts *o)
 	    !p->require_signature)
 		die_usage("--allowed-signers, --signature, --signer-identity and "
 		          "--signature-namespace go with --require-signature");
+	char why[160];
+	if (sbx_secrets_check(p, why, sizeof(why)))
+		die_usage("%s", why);
 	if (sbx_tcp_restricted(p) && p->no_landlock)
 		die_usage("--allow-connect/--allow-bind are Landlock rules: not with --no-landlock");
 	if (sbx_tcp_restricted(p) && p->seccomp == SBX_SC_OFF && p->net == SBX_NET_HOST)
@@ -742,15 +752,15 @@ static int run(struct sbx_policy *p, const struct opts *o)
 	 * init, our clone, must stay able to write its own uid_map as an
 	 * unprivileged user; the command, same uid, holds the value anyway.) */
 	struct rlimit nocore = { 0, 0 };
-	if (p->secrets.n && setrlimit(RLIMIT_CORE, &nocore))
+	if ((p->secrets.n || p->secret_fds.n) && setrlimit(RLIMIT_CORE, &nocore))
 		die_code(SBX_EX_SETUP, "--secret: cannot turn core dumps off: %s", strerror(errno));
-	if (sbx_secrets_inject(p, &r.envp, &held, why, sizeof(why))) {
+	if (sbx_secrets_inject(&r, &held, why, sizeof(why))) {
 		if (sbx_tmpdir_remove(r.tmpdir))
 			say("cannot remove the private directory %s: %s", r.tmpdir, strerror(errno));
 		die_code(APC_EX_CONFIG, "%s; refusing to run", why);
 	}
 	sbx_run(&r, input_fd, &res);
-	sbx_secrets_wipe(&r.envp, &held);
+	sbx_secrets_wipe(&r, &held);
 	if (r.exec_fd >= 0)
 		close(r.exec_fd);
 	settle_layers(&r);

@@ -197,6 +197,36 @@ static void confine(struct sbx_run *r)
 		layer_msg(r, SBX_L_RLIMIT, 1, detail[0] ? detail : NULL);
 }
 
+/* --secret-fd: the sealed memfds become descriptors 3, 4, ... (without
+ * close-on-exec).  What the command still needs there (the record pipe,
+ * the signed bytes) moves above them first. */
+static void place_secret_fds(struct sbx_run *r)
+{
+	int top = 3 + (int)r->n_secret_fd;
+	if (!r->n_secret_fd)
+		return;
+	int *fds[] = { &r->msg_w, &r->exec_fd };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0 && *fds[i] < top) {
+			int fd = fcntl(*fds[i], F_DUPFD_CLOEXEC, top);
+			if (fd < 0)
+				setup_failed(r, "--secret-fd: fcntl: %s", strerror(errno));
+			*fds[i] = fd;
+		}
+	}
+	for (size_t i = 0; i < r->n_secret_fd; i++) {
+		if (r->secret_fd[i] < top) {
+			int fd = fcntl(r->secret_fd[i], F_DUPFD_CLOEXEC, top);
+			if (fd < 0)
+				setup_failed(r, "--secret-fd: fcntl: %s", strerror(errno));
+			r->secret_fd[i] = fd;
+		}
+	}
+	for (size_t i = 0; i < r->n_secret_fd; i++)
+		if (dup2(r->secret_fd[i], 3 + (int)i) < 0)
+			setup_failed(r, "--secret-fd: dup2: %s", strerror(errno));
+}
+
 static NORETURN void exec_command(struct sbx_run *r)
 {
 	char why[160];
@@ -205,12 +235,14 @@ static NORETURN void exec_command(struct sbx_run *r)
 	if ((r->cmd_in >= 0 && dup2(r->cmd_in, STDIN_FILENO) < 0) ||
 	    dup2(r->cmd_out, STDOUT_FILENO) < 0 || dup2(r->cmd_err, STDERR_FILENO) < 0)
 		setup_failed(r, "cannot set up the command's standard streams: %s", strerror(errno));
-	/* Nothing but 0, 1 and 2 crosses the exec: an inherited descriptor
-	 * of a host directory would open the whole host to openat(). */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC))
-		for (int fd = 3; fd < 65536; fd++)
-			if (fd != r->msg_w)
-				close(fd);
+	place_secret_fds(r);
+	/* Nothing but 0, 1, 2 and the --secret-fd descriptors crosses the
+	 * exec: an inherited descriptor of a host directory would open the
+	 * whole host to openat(). */
+	unsigned first = 3 + (unsigned)r->n_secret_fd;
+	if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC))
+		for (int fd = (int)first; fd < 65536; fd++)
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 
 	if (setsid() < 0)
 		layer_failed(r, SBX_L_SESSION, "setsid failed");

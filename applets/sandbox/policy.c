@@ -70,6 +70,7 @@ void sbx_policy_free(struct sbx_policy *p)
 	sbx_strv_free(&p->seccomp_allow);
 	sbx_strv_free(&p->seccomp_deny);
 	sbx_strv_free(&p->secrets);
+	sbx_strv_free(&p->secret_fds);
 	free(p->cwd);
 	free(p->module);
 	free(p->allowed_signers);
@@ -357,6 +358,7 @@ void sbx_policy_json(const struct sbx_policy *p, struct strbuf *out)
 	jw_kv_str(&w, "seccomp_action", sbx_seccomp_action_name(p->seccomp_action));
 	jw_strv(&w, "seccomp_allow", &p->seccomp_allow);
 	jw_strv(&w, "seccomp_deny", &p->seccomp_deny);
+	jw_strv(&w, "secret_fds", &p->secret_fds);
 	jw_strv(&w, "secrets", &p->secrets);
 	jw_opt_str(&w, "signature", p->signature);
 	jw_opt_str(&w, "signature_namespace", p->signature_ns);
@@ -455,6 +457,7 @@ static const struct pkey pkeys[] = {
 	PK("allowed_signers", PK_PATH, allowed_signers),
 	PK("best_effort", PK_BOOL, best_effort),
 	PK("require_signature", PK_BOOL, require_signature),
+	PK("secret_fds", PK_SECRETS, secret_fds),
 	PK("secrets", PK_SECRETS, secrets),
 	PK("signature", PK_PATH, signature),
 	PK("signature_namespace", PK_STR, signature_ns),
@@ -633,8 +636,8 @@ static void apply_key(struct sbx_policy *p, const struct profile *pf, const stru
 		take_strings(pf, v, k->name, 1, &tmp);
 		for (size_t i = 0; i < tmp.n; i++) {
 			if (!sbx_secret_spec_ok(tmp.v[i]))
-				profile_die(pf, k->name, 1, "'secrets' entries are NAME=TOKEN "
-				            "(keyring:REF or enc:...)");
+				profile_die(pf, k->name, 1, "'%s' entries are NAME=TOKEN "
+				            "(keyring:REF or enc:...)", k->name);
 			sbx_strv_push(field, tmp.v[i]);
 		}
 		break;

@@ -81,6 +81,7 @@ struct sbx_policy {
 	int require_signature;
 	char *allowed_signers, *signature, *signer_identity, *signature_ns;
 	struct sbx_strv secrets;   /* NAME=TOKEN (keyring:REF, enc:...): tokens, never values */
+	struct sbx_strv secret_fds; /* NAME=TOKEN: the value on a descriptor, NAME=its number */
 	/* --uid/--gid: the ids inside the user namespace (default: ours) */
 	int have_uid, have_gid;
 	uint32_t uid_in, gid_in;
@@ -181,19 +182,23 @@ int sbx_seccomp_known(const char *name);
  * signature over those bytes and put them in a sealed memfd (r->exec_fd)
  * that the command executes.  0, or -1 with why. */
 int sbx_signature_check(struct sbx_run *r, char *why, size_t whylen);
-/* --secret: resolve every NAME=TOKEN (libcommon sec_resolve) and add
- * NAME=value to the command's environment (replacing an entry of that
- * name).  The values live in secure memory only: the entries are recorded
- * in *held for sbx_secrets_wipe(), which takes them out of the vector again
- * and wipes them once the command has its copy.  0, or -1 with why (which
- * names the secret, never its value). */
+/* --secret and --secret-fd: resolve every NAME=TOKEN (libcommon
+ * sec_resolve).  --secret adds NAME=value to the command's environment
+ * (replacing an entry of that name); the values live in secure memory only
+ * and are recorded in *held for sbx_secrets_wipe(), which takes them out of
+ * the vector again and wipes them once the command has its copy.
+ * --secret-fd puts the value in a sealed memfd that the command inherits
+ * as descriptor 3, 4, ... in order (r->secret_fd) and sets NAME to that
+ * number.  0, or -1 with why (which names the secret, never its value). */
 struct sbx_secrets {
 	char **v;
 	size_t n;
 };
-int sbx_secrets_inject(const struct sbx_policy *p, struct sbx_strv *envp,
-                       struct sbx_secrets *held, char *why, size_t whylen);
-void sbx_secrets_wipe(struct sbx_strv *envp, struct sbx_secrets *held);
+int sbx_secrets_inject(struct sbx_run *r, struct sbx_secrets *held, char *why, size_t whylen);
+void sbx_secrets_wipe(struct sbx_run *r, struct sbx_secrets *held);
+/* No name twice, not too many descriptors: 0, or -1 with why. */
+int sbx_secrets_check(const struct sbx_policy *p, char *why, size_t whylen);
+#define SBX_MAX_SECRET_FDS 64
 /* Is spec NAME=TOKEN with a valid environment name and a token? */
 int sbx_secret_spec_ok(const char *spec);
 /* Does the policy restrict TCP ports (--allow-connect/--allow-bind)? */
@@ -301,6 +306,8 @@ struct sbx_run {
 	struct sbx_layer_state layer[SBX_L_COUNT];
 	struct sbx_cgroup cg;     /* when the cgroup layer is wanted */
 	int exec_fd;              /* --require-signature: the verified bytes (sealed memfd), or -1 */
+	int *secret_fd;           /* --secret-fd: the sealed memfds, the command's 3, 4, ... */
+	size_t n_secret_fd;
 	char signer[64];          /* ... and the fingerprint of the key that signed them */
 	int module_mode;
 	/* in init and in the command: layers applied without remarks, sent
