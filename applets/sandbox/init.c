@@ -186,7 +186,7 @@ static void confine(struct sbx_run *r)
 			layer_msg(r, SBX_L_LANDLOCK, 1, detail);
 	}
 	if (r->pol->seccomp != SBX_SC_OFF) {
-		if (sbx_seccomp_apply(r->pol, detail, sizeof(detail)))
+		if (sbx_seccomp_apply(r->pol, r->notify_w, detail, sizeof(detail)))
 			layer_failed(r, SBX_L_SECCOMP, detail);
 		else
 			layer_msg(r, SBX_L_SECCOMP, 1, detail);
@@ -205,7 +205,7 @@ static void place_secret_fds(struct sbx_run *r)
 	int top = 3 + (int)r->n_secret_fd;
 	if (!r->n_secret_fd)
 		return;
-	int *fds[] = { &r->msg_w, &r->exec_fd };
+	int *fds[] = { &r->msg_w, &r->exec_fd, &r->notify_w };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0 && *fds[i] < top) {
 			int fd = fcntl(*fds[i], F_DUPFD_CLOEXEC, top);

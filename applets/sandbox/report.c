@@ -65,6 +65,30 @@ static void report_layers(struct jw *w, const struct sbx_run *r)
 	jw_arr_end(w);
 }
 
+static int denied_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sbx_denied *)a)->name, ((const struct sbx_denied *)b)->name);
+}
+
+/* "seccomp_denied": {"NAME": count, ...} (sorted), null when not counted. */
+static void report_denied(struct jw *w, const struct sbx_run *r, const struct sbx_result *res)
+{
+	struct sbx_denied d[ARRAY_SIZE(res->denied)];
+	jw_key(w, "seccomp_denied");
+	if (r->layer[SBX_L_SECCOMP].state != SBX_APPLIED || !sbx_seccomp_notify_wanted(r->pol)) {
+		jw_null(w);
+		return;
+	}
+	memcpy(d, res->denied, res->n_denied * sizeof(d[0]));
+	qsort(d, res->n_denied, sizeof(d[0]), denied_cmp);
+	jw_obj_begin(w);
+	for (size_t i = 0; i < res->n_denied; i++)
+		jw_kv_int(w, d[i].name, (int64_t)d[i].count);
+	if (res->denied_other)
+		jw_kv_int(w, "~other", (int64_t)res->denied_other);
+	jw_obj_end(w);
+}
+
 /* Keys sorted, like everything we emit. */
 void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, struct strbuf *out)
 {
@@ -111,6 +135,7 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 		jw_null(&w);
 	jw_kv_int(&w, "peak_rss_kb", res->ru.ru_maxrss);
 	jw_kv_str(&w, "policy_sha256", digest);
+	report_denied(&w, r, res);
 	jw_key(&w, "signer");  /* --require-signature: the key that signed COMMAND */
 	if (r->signer[0])
 		jw_str(&w, r->signer);
@@ -125,7 +150,8 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 	jw_obj_end(&w);
 	jw_kv_str(&w, "tmpdir", r->tmpdir);
 	jw_kv_bool(&w, "tmpdir_kept", r->pol->keep_tmp);
-	/* what the sandbox stopped; part 2 adds Landlock and seccomp denials */
+	/* what the sandbox stopped (Landlock denials are only in the kernel's
+	 * audit log: not seen here) */
 	jw_key(&w, "violations");
 	jw_arr_begin(&w);
 	if (res->timed_out)
@@ -140,6 +166,13 @@ void sbx_report_json(const struct sbx_run *r, const struct sbx_result *res, stru
 		jw_str(&w, "cgroup:memory_oom");
 	if (r->cg.pids_max_hits > 0)
 		jw_str(&w, "cgroup:pids");
+	for (size_t i = 0; i < res->n_denied; i++) {
+		char v[48];
+		snprintf(v, sizeof(v), "seccomp:%s", res->denied[i].name);
+		jw_str(&w, v);
+	}
+	if (res->denied_other)
+		jw_str(&w, "seccomp:~other");
 	/* what the kernel's signals say about the command's end */
 	if (res->have_exit && WIFSIGNALED(res->status)) {
 		switch (WTERMSIG(res->status)) {

@@ -34,6 +34,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if CFG_APCORE_SANDBOX_SECCOMP
+#include <seccomp.h>
+#endif
+
 #define PUMP_BUF 65536
 
 enum sink { SINK_OTHER, SINK_FIFO, SINK_SOCKET };
@@ -66,6 +70,9 @@ struct sup {
 	int ready, init_done;
 	int queued[8];
 	size_t nqueued;
+	int notify_sock, notify_fd;        /* seccomp: where the listener comes, the listener */
+	struct seccomp_notif *nreq;
+	struct seccomp_notif_resp *nresp;
 	int64_t deadline, kill_deadline;   /* monotonic ms, 0 = none */
 	pid_t ppid;                        /* --die-with-parent: our parent */
 };
@@ -393,7 +400,92 @@ static int poll_timeout(const struct sup *s, int64_t now)
 
 /* ------------------------------------------------------------------ loop */
 
-enum { PF_SIG, PF_MSG, PF_OUT, PF_ERR, PF_SRC, PF_DST, PF_N };
+/* ------------------------------------------------- seccomp notifications */
+
+#if CFG_APCORE_SANDBOX_SECCOMP
+/* The command's filter listener, passed once over the socket. */
+static void take_listener(struct sup *s)
+{
+	char byte, ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	                     .msg_controllen = sizeof(ctl) };
+	ssize_t n = recvmsg(s->notify_sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+		memcpy(&s->notify_fd, CMSG_DATA(cm), sizeof(int));
+		if (seccomp_notify_alloc(&s->nreq, &s->nresp)) {
+			close_fd(&s->notify_fd);
+			s->nreq = NULL;
+		}
+	}
+	close_fd(&s->notify_sock);  /* one listener per run */
+}
+
+static void count_denied(struct sbx_result *res, const char *name)
+{
+	for (size_t i = 0; i < res->n_denied; i++) {
+		if (!strcmp(res->denied[i].name, name)) {
+			res->denied[i].count++;
+			return;
+		}
+	}
+	if (res->n_denied == ARRAY_SIZE(res->denied)) {
+		res->denied_other++;
+		return;
+	}
+	snprintf(res->denied[res->n_denied].name, sizeof(res->denied[0].name), "%s", name);
+	res->denied[res->n_denied++].count = 1;
+}
+
+/* A refused call: answer with its errno (never let it continue), count it. */
+static void answer_notification(struct sup *s, short revents)
+{
+	if (!(revents & POLLIN)) {
+		close_fd(&s->notify_fd);  /* every process of the filter is gone */
+		return;
+	}
+	memset(s->nreq, 0, sizeof(*s->nreq));
+	if (seccomp_notify_receive(s->notify_fd, s->nreq))
+		return;  /* the caller died meanwhile */
+	char name[32];
+	memset(s->nresp, 0, sizeof(*s->nresp));
+	s->nresp->id = s->nreq->id;
+	s->nresp->error = -sbx_seccomp_errno(s->r->pol, s->nreq->data.nr, name, sizeof(name));
+	(void)seccomp_notify_respond(s->notify_fd, s->nresp);
+	count_denied(s->res, name);
+}
+
+static void notify_end(struct sup *s)
+{
+	close_fd(&s->notify_sock);
+	close_fd(&s->notify_fd);
+	if (s->nreq)
+		seccomp_notify_free(s->nreq, s->nresp);
+}
+#else
+static void take_listener(struct sup *s)
+{
+	close_fd(&s->notify_sock);
+}
+
+static void answer_notification(struct sup *s, short revents)
+{
+	(void)revents;
+	close_fd(&s->notify_fd);
+}
+
+static void notify_end(struct sup *s)
+{
+	close_fd(&s->notify_sock);
+	close_fd(&s->notify_fd);
+}
+#endif
+
+enum { PF_SIG, PF_MSG, PF_OUT, PF_ERR, PF_SRC, PF_DST, PF_NSOCK, PF_NOTIFY, PF_N };
 
 static void add_pfd(struct pollfd *pfd, int idx, int fd, short ev)
 {
@@ -422,6 +514,8 @@ static void loop_once(struct sup *s)
 		else if (s->f.src >= 0)
 			add_pfd(pfd, PF_SRC, s->f.src, POLLIN);
 	}
+	add_pfd(pfd, PF_NSOCK, s->notify_sock, POLLIN);
+	add_pfd(pfd, PF_NOTIFY, s->notify_fd, POLLIN);
 
 	int n = poll(pfd, PF_N, poll_timeout(s, time_mono_ms()));
 	if (n < 0 && errno != EINTR) {
@@ -447,6 +541,10 @@ static void loop_once(struct sup *s)
 	}
 	if (pfd[PF_SRC].revents || pfd[PF_DST].revents)
 		feed(&s->f, pfd[PF_SRC].revents, pfd[PF_DST].revents);
+	if (pfd[PF_NSOCK].revents)
+		take_listener(s);
+	if (pfd[PF_NOTIFY].revents)
+		answer_notification(s, pfd[PF_NOTIFY].revents);
 	check_deadlines(s, time_mono_ms());
 }
 
@@ -501,9 +599,11 @@ static void pump_init(struct pump *p, int which, int in, int out, struct strbuf 
 
 int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 {
-	struct sup s = { .r = r, .res = res, .msg_r = -1, .life_w = -1 };
-	int fds[10] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct sup s = { .r = r, .res = res, .msg_r = -1, .life_w = -1, .notify_sock = -1,
+	                 .notify_fd = -1 };
+	int fds[12] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	int *msg = fds, *life = fds + 2, *out = fds + 4, *err = fds + 6, *in = fds + 8;
+	int *nsock = fds + 10;
 	sigset_t block, old;
 
 	if (mkpipe(msg, 1, 0) || mkpipe(life, 0, 0) || mkpipe(out, 1, 0) || mkpipe(err, 1, 0) ||
@@ -511,6 +611,12 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		close_all(fds, ARRAY_SIZE(fds));
 		return refuse(res, "cannot create a pipe: %s", strerror(errno));
 	}
+	if (sbx_seccomp_notify_wanted(r->pol) &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, nsock)) {
+		close_all(fds, ARRAY_SIZE(fds));
+		return refuse(res, "cannot create a socket pair: %s", strerror(errno));
+	}
+	r->notify_w = nsock[1];
 	r->msg_w = msg[1];
 	r->life_r = life[0];
 	r->cmd_out = out[1];
@@ -573,6 +679,8 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		close(err[0]);
 		if (in[1] >= 0)
 			close(in[1]);
+		if (nsock[0] >= 0)
+			close(nsock[0]);
 		close(s.sigfd);
 		sbx_init_main(r);
 	}
@@ -596,6 +704,9 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 	close(err[1]);
 	if (in[0] >= 0)
 		close(in[0]);
+	if (nsock[1] >= 0)
+		close(nsock[1]);
+	s.notify_sock = nsock[0];
 	s.msg_r = msg[0];
 	s.life_w = life[1];
 	pump_init(&s.p[0], 0, out[0], r->module_mode ? -1 : STDOUT_FILENO,
@@ -615,6 +726,7 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 	while (!s.init_done && !(res->have_exit && s.p[0].in < 0 && s.p[1].in < 0))
 		loop_once(&s);
 	drain(&s);
+	notify_end(&s);
 	res->wall_ms = time_mono_ms() - start;
 	res->bytes[2] = s.f.total;
 

@@ -174,7 +174,13 @@ int sbx_landlock_abi(void);
 struct sbx_run;
 int sbx_rlimit_apply(const struct sbx_policy *p, char *detail, size_t len);
 int sbx_landlock_apply(const struct sbx_run *r, char *detail, size_t len);
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len);
+int sbx_seccomp_apply(const struct sbx_policy *p, int notify_sock, char *detail, size_t len);
+/* Count denials?  (action errno, and the kernel and libseccomp have user
+ * notifications.)  Then the supervisor passes a socket for the filter's
+ * listener to sbx_seccomp_apply and answers each notification with
+ * sbx_seccomp_errno(), which also names the call. */
+int sbx_seccomp_notify_wanted(const struct sbx_policy *p);
+int sbx_seccomp_errno(const struct sbx_policy *p, int nr, char *name, size_t len);
 /* Is NAME a system call libseccomp knows on this architecture?  (Always 1
  * when seccomp is compiled out: the layer refuses to run then anyway.) */
 int sbx_seccomp_known(const char *name);
@@ -316,6 +322,7 @@ struct sbx_run {
 
 	/* file descriptors the children use (the supervisor's ends are below) */
 	int msg_w;                /* records to the supervisor */
+	int notify_w;             /* the seccomp listener goes here, or -1 */
 	int life_r;               /* EOF when the supervisor is gone */
 	int cmd_in, cmd_out, cmd_err; /* the command's 0/1/2 (-1: inherit) */
 
@@ -345,6 +352,13 @@ struct sbx_result {
 	int64_t wall_ms;
 	uint64_t bytes[3];        /* stdout, stderr, stdin */
 	int exit_code;            /* what the applet exits with */
+	/* system calls seccomp refused (counted by notification) */
+	struct sbx_denied {
+		char name[32];
+		uint64_t count;
+	} denied[32];
+	size_t n_denied;
+	uint64_t denied_other;    /* of calls beyond the 32 names */
 	struct strbuf out_cap;    /* module mode: captured stdout */
 	struct strbuf err_cap;    /* module mode: captured stderr */
 };

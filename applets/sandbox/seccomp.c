@@ -20,18 +20,33 @@
  * takes the strictest verdict of all filters, so the deny-list's argument
  * checks (clone flags, ioctl numbers, socket families) still hold.
  * --seccomp-allow adds to the list, --seccomp-deny takes out of it.
+ *
+ * Counting denials (action errno): the refusing filter's action is
+ * SCMP_ACT_NOTIFY instead of ERRNO, and its listener descriptor goes to
+ * the supervisor over a socket; the supervisor answers every notification
+ * with the errno the call would have had (sbx_seccomp_errno) and counts it
+ * for the report.  A call is never continued, so nothing depends on the
+ * supervisor reading arguments in time.  In allow-list mode the listener
+ * is the allow-list's (its unconditional deny rules are redundant there
+ * and left out, so those calls reach it); only the deny-list's argument
+ * checks (clone/unshare flags, ioctl numbers, socket families) stay plain
+ * EPERM there, uncounted.  Where the kernel or libseccomp lacks
+ * notifications, plain ERRNO, uncounted (the layer's detail says so).
  */
 
 #include "sandbox.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if CFG_APCORE_SANDBOX_SECCOMP
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #ifndef IPPROTO_MPTCP
@@ -150,6 +165,7 @@ struct filt {
 	scmp_filter_ctx ctx;
 	uint32_t act;
 	const struct sbx_policy *p;
+	int conditional_only;      /* allow-list mode: leave out unconditional rules */
 	char *why;
 	size_t whylen;
 };
@@ -157,7 +173,7 @@ struct filt {
 /* A rule for a default-denied call, unless --seccomp-allow took it out. */
 static int deny(struct filt *f, const char *name, unsigned n, const struct scmp_arg_cmp *c)
 {
-	if (listed(&f->p->seccomp_allow, name))
+	if (listed(&f->p->seccomp_allow, name) || (f->conditional_only && n == 0))
 		return 0;
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR)
@@ -239,7 +255,7 @@ static int build(struct filt *f)
 		snprintf(f->why, f->whylen, "rule for clone3");
 		return -1;
 	}
-	for (size_t i = 0; i < f->p->seccomp_deny.n; i++) {
+	for (size_t i = 0; i < f->p->seccomp_deny.n && !f->conditional_only; i++) {
 		const char *name = f->p->seccomp_deny.v[i];
 		nr = seccomp_syscall_resolve_name(name);
 		if (nr == __NR_SCMP_ERROR) {
@@ -278,15 +294,45 @@ static scmp_filter_ctx new_filter(uint32_t def, char *detail, size_t len)
 	return ctx;
 }
 
-static int load(scmp_filter_ctx ctx, char *detail, size_t len)
+/* Hand the listener of a loaded filter to the supervisor: 0 or -1. */
+static int send_listener(int sock, int fd, char *detail, size_t len)
 {
-	int rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc) {
-		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
+	char ctl[CMSG_SPACE(sizeof(int))];
+	char byte = 'n';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+	                     .msg_controllen = sizeof(ctl) };
+	memset(ctl, 0, sizeof(ctl));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1) {
+		snprintf(detail, len, "passing the notification listener: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* Load the filter; with notify_sock >= 0 its listener goes there. */
+static int load(scmp_filter_ctx ctx, int notify_sock, char *detail, size_t len)
+{
+	int rc = seccomp_load(ctx);
+	if (rc) {
+		seccomp_release(ctx);
+		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
+		return -1;
+	}
+	if (notify_sock >= 0) {
+		int fd = seccomp_notify_fd(ctx);
+		rc = fd < 0 ? (snprintf(detail, len, "no notification listener"), -1)
+		            : send_listener(notify_sock, fd, detail, len);
+		if (fd >= 0)
+			close(fd);
+	}
+	seccomp_release(ctx);
+	return rc;
 }
 
 static int allow(scmp_filter_ctx ctx, const char *name, char *detail, size_t len)
@@ -303,10 +349,13 @@ static int allow(scmp_filter_ctx ctx, const char *name, char *detail, size_t len
 }
 
 /* The allow-list filter: its own default action is the deny action, but
- * ENOSYS rather than EPERM for errno, as for a call the kernel lacks. */
-static int load_allowlist(const struct sbx_policy *p, uint32_t act, char *detail, size_t len)
+ * ENOSYS rather than EPERM for errno, as for a call the kernel lacks (or a
+ * notification answered that way). */
+static int load_allowlist(const struct sbx_policy *p, uint32_t act, int notify_sock,
+                          char *detail, size_t len)
 {
-	uint32_t def = p->seccomp_action == SBX_SA_ERRNO ? SCMP_ACT_ERRNO(ENOSYS) : act;
+	uint32_t def = notify_sock >= 0 ? SCMP_ACT_NOTIFY
+	               : p->seccomp_action == SBX_SA_ERRNO ? SCMP_ACT_ERRNO(ENOSYS) : act;
 	scmp_filter_ctx ctx = new_filter(def, detail, len);
 	if (!ctx)
 		return -1;
@@ -325,16 +374,28 @@ static int load_allowlist(const struct sbx_policy *p, uint32_t act, char *detail
 			return -1;
 		}
 	}
-	return load(ctx, detail, len);
+	return load(ctx, notify_sock, detail, len);
 }
 
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+int sbx_seccomp_notify_wanted(const struct sbx_policy *p)
+{
+	/* API level 5: SCMP_ACT_NOTIFY and the notification calls */
+	return p->seccomp != SBX_SC_OFF && p->seccomp_action == SBX_SA_ERRNO &&
+	       seccomp_api_get() >= 5;
+}
+
+int sbx_seccomp_apply(const struct sbx_policy *p, int notify_sock, char *detail, size_t len)
 {
 	struct filt f = { .p = p, .why = detail, .whylen = len };
+	int allowlist = p->seccomp == SBX_SC_ALLOWLIST;
 	detail[0] = 0;
 	f.act = p->seccomp_action == SBX_SA_KILL  ? SCMP_ACT_KILL_PROCESS
 	        : p->seccomp_action == SBX_SA_LOG ? SCMP_ACT_LOG
+	        : notify_sock >= 0 && !allowlist  ? SCMP_ACT_NOTIFY
 	                                          : SCMP_ACT_ERRNO(EPERM);
+	/* the allow-list refuses every call it does not list: the deny-list
+	 * only has to add its argument checks then */
+	f.conditional_only = allowlist;
 	f.ctx = new_filter(SCMP_ACT_ALLOW, detail, len);
 	if (!f.ctx)
 		return -1;
@@ -342,15 +403,33 @@ int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
 		seccomp_release(f.ctx);
 		return -1;
 	}
-	if (load(f.ctx, detail, len))
+	if (load(f.ctx, allowlist ? -1 : notify_sock, detail, len))
 		return -1;
-	if (p->seccomp == SBX_SC_ALLOWLIST && load_allowlist(p, f.act, detail, len))
+	if (allowlist && load_allowlist(p, f.act, notify_sock, detail, len))
 		return -1;
-	snprintf(detail, len, "%s, action %s%s",
-	         p->seccomp == SBX_SC_ALLOWLIST ? "allow-list over the deny-list" : "deny-list",
+	snprintf(detail, len, "%s, action %s%s%s",
+	         allowlist ? "allow-list over the deny-list" : "deny-list",
 	         sbx_seccomp_action_name(p->seccomp_action),
+	         p->seccomp_action == SBX_SA_ERRNO && notify_sock < 0 ? " (denials not counted)" : "",
 	         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
 	return 0;
+}
+
+int sbx_seccomp_errno(const struct sbx_policy *p, int nr, char *name, size_t len)
+{
+	char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	snprintf(name, len, "%s", n ? n : "?");
+	int deny_listed = 1;
+	if (p->seccomp == SBX_SC_ALLOWLIST && n) {
+		/* the allow-list's own refusals look like a missing call */
+		deny_listed = listed(&p->seccomp_deny, n);
+		for (size_t i = 0; i < ARRAY_SIZE(deny_default) && !deny_listed; i++)
+			deny_listed = !strcmp(deny_default[i], n);
+	}
+	if (!n)
+		snprintf(name, len, "%d", nr);
+	free(n);
+	return deny_listed ? EPERM : ENOSYS;
 }
 
 #else /* !CFG_APCORE_SANDBOX_SECCOMP */
@@ -361,11 +440,25 @@ int sbx_seccomp_known(const char *name)
 	return 1;
 }
 
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+int sbx_seccomp_notify_wanted(const struct sbx_policy *p)
 {
 	(void)p;
+	return 0;
+}
+
+int sbx_seccomp_apply(const struct sbx_policy *p, int notify_sock, char *detail, size_t len)
+{
+	(void)p;
+	(void)notify_sock;
 	snprintf(detail, len, "compiled out (built without APCORE_SANDBOX_SECCOMP)");
 	return -1;
+}
+
+int sbx_seccomp_errno(const struct sbx_policy *p, int nr, char *name, size_t len)
+{
+	(void)p;
+	snprintf(name, len, "%d", nr);
+	return EPERM;
 }
 
 #endif
