@@ -122,6 +122,28 @@ static int put(const char *dir, const char *file, const char *val, char *why, si
 	return -1;
 }
 
+/* v2: is controller ctrl available in the new cgroup?  (It is when the
+ * parent enables it in its cgroup.subtree_control.) */
+static int v2_has(const char *dir, const char *ctrl, char *why, size_t whylen)
+{
+	char path[512], *text;
+	size_t len, n = strlen(ctrl);
+	int found = 0;
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+	if (read_file_capped(path, 4096, &text, &len)) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	for (char *w = text; (w = strstr(w, ctrl)) != NULL; w += n)
+		if ((w == text || w[-1] == ' ') && (w[n] == ' ' || w[n] == '\n' || !w[n]))
+			found = 1;
+	free(text);
+	if (!found)
+		snprintf(why, whylen, "no %s controller in %s (not delegated: the parent's "
+		         "cgroup.subtree_control)", ctrl, dir);
+	return found;
+}
+
 int sbx_cgroup_create(const struct sbx_policy *p, struct sbx_cgroup *cg, char *why, size_t whylen)
 {
 	char v[64];
@@ -131,6 +153,10 @@ int sbx_cgroup_create(const struct sbx_policy *p, struct sbx_cgroup *cg, char *w
 		if (make_dir(cg, 0, CG_ROOT, "", why, whylen))
 			return -1;
 		const char *d = cg->dir[0];
+		if ((p->cg_memory && !v2_has(d, "memory", why, whylen)) ||
+		    (p->cg_pids && !v2_has(d, "pids", why, whylen)) ||
+		    (p->cg_cpu_milli && !v2_has(d, "cpu", why, whylen)))
+			goto fail;
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)p->cg_memory);
 		if (p->cg_memory && (put(d, "memory.max", v, why, whylen) ||
 		                     put(d, "memory.swap.max", "0", why, whylen)))
