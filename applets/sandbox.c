@@ -748,9 +748,9 @@ static int run(struct sbx_policy *p, const struct opts *o)
 		die_code(APC_EX_AUTH, "--require-signature: %s; refusing to run", why);
 	}
 	struct sbx_secrets held;
-	/* We hold secrets from here on: no core dumps.  (Not PR_SET_DUMPABLE 0:
-	 * init, our clone, must stay able to write its own uid_map as an
-	 * unprivileged user; the command, same uid, holds the value anyway.) */
+	/* We hold secrets from here on: no core dumps.  Not dumpable either,
+	 * but only once init is cloned (sbx_run): init inherits the flag and
+	 * must stay able to write its own uid_map as an unprivileged user. */
 	struct rlimit nocore = { 0, 0 };
 	if ((p->secrets.n || p->secret_fds.n) && setrlimit(RLIMIT_CORE, &nocore))
 		die_code(SBX_EX_SETUP, "--secret: cannot turn core dumps off: %s", strerror(errno));

@@ -351,6 +351,13 @@ static void set_up(struct sbx_run *r)
 		else
 			layer_msg(r, SBX_L_USER, 1, NULL);
 	}
+	/* Our copy of the environment holds the --secret values (and the
+	 * --secret-fd descriptors): from here (our own uid_map written, which
+	 * needs it) not dumpable, so no process of our uid outside can read
+	 * our memory or descriptors.  The command gets it back with the exec,
+	 * holding the values it was meant to have. */
+	if (r->pol->secrets.n || r->pol->secret_fds.n)
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setsid();  /* off the terminal's process group: ^C reaches the supervisor only */
 	enter_view(r);
 	if ((r->ns_flags & CLONE_NEWNET) && r->pol->net == SBX_NET_LOOPBACK) {

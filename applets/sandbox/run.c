@@ -684,6 +684,10 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		close(s.sigfd);
 		sbx_init_main(r);
 	}
+	/* we hold secrets: from now on no process of our uid may read our
+	 * memory or descriptors (see sandbox.c; init does the same) */
+	if (r->pol->secrets.n || r->pol->secret_fds.n)
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* into the cgroup before init does anything: then its go */
 	if (cg && sbx_cgroup_attach(&r->cg, s.init, why, sizeof(why))) {
 		if (!r->pol->best_effort) {
