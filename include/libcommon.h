@@ -62,6 +62,11 @@ void opt_accept(const struct option *longopts, int c, char **argv, const char *f
                 unsigned allowed, unsigned repeatable, unsigned *seen);
 /* Format a one-line reason into a caller's buffer (NULL/0: no-op). */
 PRINTF(3, 4) void msgf(char *buf, size_t len, const char *fmt, ...);
+/* The same as "NAME:LINE:COL: message" (just "NAME: message" when line is
+ * 0), for errors in a file; control characters in the message become '?'.
+ * Always returns -1. */
+int vmsgf_at(char *buf, size_t len, const char *name, int line, int col, const char *fmt,
+             va_list ap);
 /* Print the applet's help text to stdout. */
 void show_help(void);
 
@@ -91,6 +96,12 @@ void xwrite_full(int fd, const void *buf, size_t len);
  * bytes.  0 on success; -1 with errno (EFBIG when larger than cap). */
 int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen);
 int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen);
+/* Write text to an existing file (a /proc or cgroup control file): open
+ * without O_CREAT, one write_full().  0, or -1 with errno. */
+int write_file_text(const char *path, const char *text);
+/* fsync() the directory that holds path (after creating or renaming an
+ * entry in it).  0, or -1 with errno. */
+int fsync_dir_of(const char *path);
 /* Same, dying with "cannot read PATH: reason". */
 char *xread_file(const char *path, size_t cap, size_t *outlen);
 /* Replace path atomically with data: temp file in the same directory

@@ -172,20 +172,6 @@ static char *base_of(const char *path)
 	return b;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *d = dir_of(path);
-	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(d);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 static int pread_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t got = 0;
@@ -481,7 +467,7 @@ static int state_save(const char *log, const struct astate *st, int create, int 
 			goto out;
 		}
 		close(fd);
-		(void)fsync_dir(spath);
+		(void)fsync_dir_of(spath);
 		rc = 0;
 		goto out;
 	}
@@ -983,7 +969,7 @@ static enum audit_status log_open_fd(struct audit_log *l, int create, char *err,
 	if (fd >= 0) {
 		(void)fchmod(fd, 0600);
 		if (l->o.sync != AUDIT_SYNC_NONE)
-			(void)fsync_dir(l->path);
+			(void)fsync_dir_of(l->path);
 	} else if (!create || errno == EEXIST) {
 		fd = open(l->path, flags);
 	}
@@ -1801,7 +1787,7 @@ enum audit_status audit_rotate(const char *path, const struct audit_opts *o, cha
 	}
 	free(tmp);
 	tmp = NULL;
-	(void)fsync_dir(l->path);
+	(void)fsync_dir_of(l->path);
 out:
 	if (tfd >= 0)
 		close(tfd);
@@ -2370,7 +2356,7 @@ static enum audit_status repair_tail(const char *path, struct audit_verify *res,
 		goto out;
 	}
 	close(ffd);
-	(void)fsync_dir(fpath);
+	(void)fsync_dir_of(fpath);
 	if (ftruncate(l->fd, cut) || fsync(l->fd)) {
 		rc = fail(AUDIT_EIO, err, errlen, "cannot truncate %s: %s", path, strerror(errno));
 		goto out;

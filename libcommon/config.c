@@ -94,18 +94,10 @@ struct loader {
  * caller's error buffer.  Always returns -1. */
 PRINTF(4, 5) static int fail(struct loader *ld, int line, int col, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vmsgf_at(ld->err, ld->errlen, ld->name, line, col, fmt, ap);
 	va_end(ap);
-	if (!ld->errlen)
-		return -1;
-	if (line > 0)
-		snprintf(ld->err, ld->errlen, "%s:%d:%d: %s", ld->name, line, col, msg);
-	else
-		snprintf(ld->err, ld->errlen, "%s: %s", ld->name, msg);
 	return -1;
 }
 

@@ -143,6 +143,24 @@ void msgf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+int vmsgf_at(char *buf, size_t len, const char *name, int line, int col, const char *fmt,
+             va_list ap)
+{
+	char msg[512];
+	if (!buf || !len)
+		return -1;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* one line, whatever a tag (%0A) or key in the file holds */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7F)
+			*p = '?';
+	if (line > 0)
+		snprintf(buf, len, "%s:%d:%d: %s", name, line, col, msg);
+	else
+		snprintf(buf, len, "%s: %s", name, msg);
+	return -1;
+}
+
 void show_help(void)
 {
 	fputs(applet_help ? applet_help : "no help available\n", stdout);

@@ -499,18 +499,10 @@ struct ld {
 
 PRINTF(4, 5) static int fail_at(struct ld *ld, int line, int col, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
-
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vmsgf_at(ld->err, ld->errlen, ld->name, line, col, fmt, ap);
 	va_end(ap);
-	if (!ld->errlen)
-		return -1;
-	if (line > 0)
-		snprintf(ld->err, ld->errlen, "%s:%d:%d: %s", ld->name, line, col, msg);
-	else
-		snprintf(ld->err, ld->errlen, "%s: %s", ld->name, msg);
 	return -1;
 }
 

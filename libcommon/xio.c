@@ -124,6 +124,18 @@ int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen)
 	return rc;
 }
 
+int write_file_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = write_full(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 char *xread_file(const char *path, size_t cap, size_t *outlen)
 {
 	char *buf;
@@ -135,7 +147,7 @@ char *xread_file(const char *path, size_t cap, size_t *outlen)
 	return buf;
 }
 
-static int fsync_dir_of(const char *path)
+int fsync_dir_of(const char *path)
 {
 	char *copy = xstrdup(path);
 	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -81,22 +81,10 @@ PRINTF(6, 7)
 static void seterr(char *err, size_t errlen, const char *name, size_t line, size_t col,
                    const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-
-	if (!err || !errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vmsgf_at(err, errlen, name, (int)line, (int)col, fmt, ap);
 	va_end(ap);
-	/* One line, whatever a tag (%0A) or key in the file holds. */
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7F)
-			*p = '?';
-	if (line)
-		snprintf(err, errlen, "%s:%zu:%zu: %s", name, line, col, msg);
-	else
-		snprintf(err, errlen, "%s: %s", name, msg);
 }
 
 /* ------------------------------------------------------- positions */

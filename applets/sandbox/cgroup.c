@@ -40,14 +40,7 @@ static int write_text(const char *dir, const char *file, const char *text)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = write_full(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
+	return write_file_text(path, text);
 }
 
 /* The value after "key " in a flat-keyed file, or -1. */

@@ -101,34 +101,22 @@ static NORETURN PRINTF(2, 3) void setup_failed(const struct sbx_run *r, const ch
 
 /* ------------------------------------------------------------ credentials */
 
-static int write_proc(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = write_full(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 /* Map our own uid and gid, and nothing else: allowed without privilege in
  * the parent namespace once setgroups is denied (user_namespaces(7)). */
 static int map_ids(const struct sbx_run *r, char *why, size_t whylen)
 {
 	char line[64];
-	if (write_proc("/proc/self/setgroups", "deny") && errno != ENOENT) {
+	if (write_file_text("/proc/self/setgroups", "deny") && errno != ENOENT) {
 		snprintf(why, whylen, "setgroups deny: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->uid_in, (unsigned long)r->uid);
-	if (write_proc("/proc/self/uid_map", line)) {
+	if (write_file_text("/proc/self/uid_map", line)) {
 		snprintf(why, whylen, "uid_map: %s", strerror(errno));
 		return -1;
 	}
 	snprintf(line, sizeof(line), "%lu %lu 1\n", (unsigned long)r->gid_in, (unsigned long)r->gid);
-	if (write_proc("/proc/self/gid_map", line)) {
+	if (write_file_text("/proc/self/gid_map", line)) {
 		snprintf(why, whylen, "gid_map: %s", strerror(errno));
 		return -1;
 	}
