@@ -240,6 +240,9 @@ void xcrypto_random(void *buf, size_t len);
 void crypto_sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
 struct sha256_ctx;  /* opaque */
 struct sha256_ctx *crypto_sha256_new(void);
+/* A second context in the same state (to finish a prefix's hash and go on
+ * hashing the whole). */
+struct sha256_ctx *crypto_sha256_clone(const struct sha256_ctx *c);
 void crypto_sha256_update(struct sha256_ctx *c, const void *data, size_t len);
 void crypto_sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_LEN]); /* frees c */
 

@@ -168,6 +168,14 @@ struct sha256_ctx *crypto_sha256_new(void)
 	return (struct sha256_ctx *)md_stream_new(sha256_info(), "SHA-256");
 }
 
+struct sha256_ctx *crypto_sha256_clone(const struct sha256_ctx *c)
+{
+	struct sha256_ctx *n = crypto_sha256_new();
+	if (mbedtls_md_clone(&n->s.md, &c->s.md) != 0)
+		die("SHA-256 clone failed");
+	return n;
+}
+
 void crypto_sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 {
 	md_stream_update(&c->s, data, len);

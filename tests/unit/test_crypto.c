@@ -92,6 +92,25 @@ TEST(sha256_streaming_matches_oneshot)
 	CHECK(memcmp(one, two, SHA256_LEN) != 0);
 }
 
+TEST(sha256_clone_finishes_prefix_and_whole)
+{
+	uint8_t data[300], pre[SHA256_LEN], whole[SHA256_LEN], a[SHA256_LEN], b[SHA256_LEN];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 5 + 1);
+	for (size_t cut = 0; cut <= sizeof(data); cut += 61) {
+		crypto_sha256(data, cut, pre);
+		crypto_sha256(data, sizeof(data), whole);
+		struct sha256_ctx *c = crypto_sha256_new();
+		crypto_sha256_update(c, data, cut);
+		struct sha256_ctx *d = crypto_sha256_clone(c);
+		crypto_sha256_update(c, data + cut, sizeof(data) - cut);
+		crypto_sha256_final(c, b);
+		crypto_sha256_final(d, a);
+		CHECK_MEM(a, pre, SHA256_LEN);
+		CHECK_MEM(b, whole, SHA256_LEN);
+	}
+}
+
 /* ------------------------------------------------------------------- HMAC */
 
 struct hmac_kat {
