@@ -757,6 +757,7 @@ int main(void)
 	RUN(sha256_fips180);
 	RUN(sha256_million_a_streaming);
 	RUN(sha256_streaming_matches_oneshot);
+	RUN(sha256_clone_finishes_prefix_and_whole);
 	RUN(hmac_rfc4231);
 	RUN(hkdf_rfc5869);
 	RUN(pbkdf2_sha256_published);
