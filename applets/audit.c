@@ -110,11 +110,11 @@
 #define KEY_CAP 4096
 
 enum {
-	OP_FILE = 1, OP_MODULE, OP_STATUS, OP_EXIT, OP_DURATION, OP_INPUT, OP_STREAM, OP_HASH, OP_SYNC,
+	OP_FILE = 256, OP_MODULE, OP_STATUS, OP_EXIT, OP_DURATION, OP_INPUT, OP_STREAM, OP_HASH, OP_SYNC,
 	OP_FAILOPEN, OP_BACKEND, OP_KEYOUT, OP_KEY, OP_CHECKPOINT, OP_REPAIR, OP_OUTPUT, OP_SINCE,
 	OP_UNTIL, OP_USER, OP_JSON, OP_TABLE,
 };
-#define B(o) (1u << (o))
+#define B(o) (1u << ((o) - 256))
 
 struct opts {
 	unsigned seen;
@@ -187,19 +187,9 @@ static void parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
 		case 'd': c = OP_DURATION; break;
 		case 'i': c = OP_INPUT; break;
 		case 'o': c = OP_OUTPUT; break;
-		case ':': die_usage("option '%s' needs a value", argv[optind - 1]);
-		case '?':
-			if (optopt)
-				die_usage("unknown option '-%c'", optopt);
-			die_usage("unknown option '%s'", argv[optind - 1]);
 		default: break;
 		}
-		const char *name = longopts[c - 1].name;
-		if (!(allowed & B(c)))
-			die_usage("option --%s does not apply to '%s'", name, argv[0]);
-		if (o->seen & B(c))
-			die_usage("option --%s given twice", name);
-		o->seen |= B(c);
+		opt_accept(longopts, c, argv, NULL, allowed, 0, &o->seen);
 		switch (c) {
 		case OP_FILE: o->file = optarg; break;
 		case OP_MODULE: o->module = optarg; break;
