@@ -181,11 +181,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			help = 1;
 			break;
 		}
-		if (c < 256)
-			die_bad_option(c, args);
-		if (o->seen & B(c))
-			die_usage("--%s given twice", longopts[c - 256].name);
-		o->seen |= B(c);
+		opt_accept(longopts, c, args, NULL, ~0u, 0, &o->seen);
 		switch (c) {
 		case O_RATE: rate = optarg; break;
 		case O_BURST: burst = optarg; break;
