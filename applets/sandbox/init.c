@@ -174,8 +174,9 @@ static int drop_caps(char *why, size_t whylen)
 
 /* ----------------------------------------------------------- the command */
 
-/* Landlock, seccomp, then the rlimits: building the filter allocates, and
- * must not be bound by --rlimit-as (setrlimit is not on the deny-list). */
+/* Landlock, seccomp, then the rlimits: the Landlock rules take a
+ * descriptor each and must not be bound by --rlimit-nofile (setrlimit is
+ * not on the deny-list). */
 static void confine(struct sbx_run *r)
 {
 	char detail[SBX_TEXT_LEN - 8];
@@ -186,7 +187,7 @@ static void confine(struct sbx_run *r)
 			layer_msg(r, SBX_L_LANDLOCK, 1, detail);
 	}
 	if (r->pol->seccomp != SBX_SC_OFF) {
-		if (sbx_seccomp_apply(r->pol, detail, sizeof(detail)))
+		if (sbx_seccomp_apply(r, detail, sizeof(detail)))
 			layer_failed(r, SBX_L_SECCOMP, detail);
 		else
 			layer_msg(r, SBX_L_SECCOMP, 1, detail);

@@ -166,14 +166,26 @@ int sbx_landlock_abi(void);
 /* ---------------------------------------------------- kernel confinement */
 
 /* Applied by the command just before exec, after capabilities and
- * no_new_privs, in this order: Landlock, seccomp, rlimits (last: building
- * the filter allocates and must not meet --rlimit-as; setrlimit stays
- * allowed by the deny-list).  Each
+ * no_new_privs, in this order: Landlock, seccomp, rlimits (last: the
+ * Landlock rules take a descriptor each and must not meet --rlimit-nofile;
+ * setrlimit stays allowed by the deny-list).  Each
  * returns 0 (detail: remarks, or empty), or -1 with the reason in why. */
 struct sbx_run;
 int sbx_rlimit_apply(const struct sbx_policy *p, char *detail, size_t len);
 int sbx_landlock_apply(const struct sbx_run *r, char *detail, size_t len);
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len);
+int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len);
+/* The filter, compiled by the supervisor before the clone (libseccomp's
+ * generator runs once, outside; the command only loads the program).  A
+ * compilation failure is kept in why and reported by sbx_seccomp_apply(),
+ * so the layer fails (or degrades) where it always did. */
+struct sbx_seccomp {
+	void *prog;                /* struct sock_filter[len] */
+	size_t len;
+	int failed;
+	char why[SBX_TEXT_LEN - 8];
+};
+void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out);
+void sbx_seccomp_free(struct sbx_seccomp *sc);
 /* Is NAME a system call libseccomp knows on this architecture?  (Always 1
  * when seccomp is compiled out: the layer refuses to run then anyway.) */
 int sbx_seccomp_known(const char *name);
@@ -300,6 +312,7 @@ struct sbx_run {
 	gid_t gid_in;
 	struct sbx_layer_state layer[SBX_L_COUNT];
 	struct sbx_cgroup cg;     /* when the cgroup layer is wanted */
+	struct sbx_seccomp seccomp; /* the compiled filter (seccomp layer wanted) */
 	int exec_fd;              /* --require-signature: the verified bytes (sealed memfd), or -1 */
 	char signer[64];          /* ... and the fingerprint of the key that signed them */
 	int module_mode;

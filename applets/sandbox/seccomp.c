@@ -21,8 +21,16 @@
 #include <string.h>
 
 #if CFG_APCORE_SANDBOX_SECCOMP
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -175,7 +183,45 @@ static int build(struct filt *f)
 	return 0;
 }
 
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+/* The generated program, read back through a memfd (libseccomp 2.5
+ * exports to a descriptor only). */
+static int export(scmp_filter_ctx ctx, struct sbx_seccomp *out, char *detail, size_t len)
+{
+	struct stat st;
+	int fd = memfd_create("apcore-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(detail, len, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	int rc = seccomp_export_bpf(ctx, fd);
+	if (rc) {
+		snprintf(detail, len, "seccomp_export_bpf: %s", strerror(-rc));
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter) ||
+	    st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		snprintf(detail, len, "seccomp_export_bpf: a program of %lld bytes",
+		         (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	out->prog = xmalloc((size_t)st.st_size);
+	ssize_t n = pread(fd, out->prog, (size_t)st.st_size, 0);
+	close(fd);
+	if (n != st.st_size) {
+		snprintf(detail, len, "reading the exported filter: %s", n < 0 ? strerror(errno) : "short");
+		sbx_seccomp_free(out);
+		return -1;
+	}
+	out->len = (size_t)st.st_size / sizeof(struct sock_filter);
+	return 0;
+}
+
+/* The supervisor compiles the filter once, before the clone: libseccomp
+ * allocates and runs its BPF generator there, and the command only loads
+ * the instructions (with the flags seccomp_load() uses: none). */
+static int compile(const struct sbx_policy *p, struct sbx_seccomp *out, char *detail, size_t len)
 {
 	struct filt f = { .p = p, .why = detail, .whylen = len };
 	detail[0] = 0;
@@ -200,15 +246,45 @@ int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
 		return -1;
 	}
 	rc = build(&f);
-	if (rc == 0 && (rc = seccomp_load(f.ctx)) != 0) {
-		snprintf(detail, len, "seccomp_load: %s", strerror(-rc));
-		rc = -1;
-	}
-	seccomp_release(f.ctx);
 	if (rc == 0)
-		snprintf(detail, len, "deny-list, action %s%s", sbx_seccomp_action_name(p->seccomp_action),
-		         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
+		rc = export(f.ctx, out, detail, len);
+	seccomp_release(f.ctx);
 	return rc;
+}
+
+void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p->seccomp == SBX_SC_OFF)
+		return;
+	out->failed = compile(p, out, out->why, sizeof(out->why)) != 0;
+}
+
+void sbx_seccomp_free(struct sbx_seccomp *sc)
+{
+	free(sc->prog);
+	sc->prog = NULL;
+	sc->len = 0;
+}
+
+int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len)
+{
+	const struct sbx_policy *p = r->pol;
+	const struct sbx_seccomp *sc = &r->seccomp;
+	detail[0] = 0;
+	if (sc->failed || !sc->prog) {
+		snprintf(detail, len, "%s", sc->failed ? sc->why : "no filter was compiled");
+		return -1;
+	}
+	struct sock_fprog prog = { .len = (unsigned short)sc->len, .filter = sc->prog };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+		snprintf(detail, len, "seccomp_load: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(detail, len, "deny-list, action %s%s", sbx_seccomp_action_name(p->seccomp_action),
+	         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
+	return 0;
 }
 
 #else /* !CFG_APCORE_SANDBOX_SECCOMP */
@@ -219,9 +295,20 @@ int sbx_seccomp_known(const char *name)
 	return 1;
 }
 
-int sbx_seccomp_apply(const struct sbx_policy *p, char *detail, size_t len)
+void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out)
 {
 	(void)p;
+	memset(out, 0, sizeof(*out));
+}
+
+void sbx_seccomp_free(struct sbx_seccomp *sc)
+{
+	(void)sc;
+}
+
+int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len)
+{
+	(void)r;
 	snprintf(detail, len, "compiled out (built without APCORE_SANDBOX_SECCOMP)");
 	return -1;
 }
