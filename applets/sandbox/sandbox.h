@@ -181,11 +181,16 @@ int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len);
 struct sbx_seccomp {
 	void *prog;                /* struct sock_filter[len] */
 	size_t len;
+	int owned;                 /* prog is malloc'ed (else: the build's own) */
 	int failed;
 	char why[SBX_TEXT_LEN - 8];
 };
 void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out);
 void sbx_seccomp_free(struct sbx_seccomp *sc);
+/* seccomp-build.c: the filter for p as BPF (malloc'ed, *count
+ * instructions): 0, or -1 with why. */
+int sbx_seccomp_compile(const struct sbx_policy *p, void **prog, size_t *count, char *why,
+                        size_t whylen);
 /* Is NAME a system call libseccomp knows on this architecture?  (Always 1
  * when seccomp is compiled out: the layer refuses to run then anyway.) */
 int sbx_seccomp_known(const char *name);
@@ -209,7 +214,10 @@ void sbx_secrets_wipe(struct sbx_strv *envp, struct sbx_secrets *held);
 /* Is spec NAME=TOKEN with a valid environment name and a token? */
 int sbx_secret_spec_ok(const char *spec);
 /* Does the policy restrict TCP ports (--allow-connect/--allow-bind)? */
-int sbx_tcp_restricted(const struct sbx_policy *p);
+static inline int sbx_tcp_restricted(const struct sbx_policy *p)
+{
+	return p->allow_connect.n || p->allow_bind.n;
+}
 
 struct sbx_cgroup {
 	int v2;
