@@ -56,14 +56,27 @@ void xwrite_full(int fd, const void *buf, size_t len)
 		die_errno("write error");
 }
 
-int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen)
+/* Read into the buffer itself, sized for a regular file up front (st:
+ * its fstat, or NULL): one allocation and no copies for the common case,
+ * and the buffer grows as it comes for pipes and files that grow. */
+static int read_fd_sized(int fd, size_t cap, const struct stat *st, char **out, size_t *outlen)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char chunk[65536];
+	size_t want = 4096;
 
-	sb_add(&sb, "", 0);  /* NUL-terminated even when empty */
+	/* one byte more than the size: EOF comes with the first read */
+	if (st && S_ISREG(st->st_mode) && st->st_size > 0 && (uint64_t)st->st_size < cap)
+		want = (size_t)st->st_size + 1;
+	sb_grow(&sb, want);  /* NUL-terminated even when empty */
+	sb.buf[0] = 0;
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (sb.cap - sb.len - 1 == 0)
+			sb_grow(&sb, sb.len < 65536 ? 65536 : sb.len);
+		size_t room = sb.cap - sb.len - 1;
+		/* never more than one byte past the cap: enough to refuse */
+		if (cap - sb.len < room)
+			room = cap - sb.len + 1;
+		ssize_t n = read(fd, sb.buf + sb.len, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -79,10 +92,17 @@ int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen)
 			errno = EFBIG;
 			return -1;
 		}
-		sb_add(&sb, chunk, (size_t)n);
+		sb.len += (size_t)n;
+		sb.buf[sb.len] = 0;
 	}
 	*out = sb_detach(&sb, outlen);
 	return 0;
+}
+
+int read_fd_capped(int fd, size_t cap, char **out, size_t *outlen)
+{
+	struct stat st;
+	return read_fd_sized(fd, cap, fstat(fd, &st) == 0 ? &st : NULL, out, outlen);
 }
 
 int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen)
@@ -91,12 +111,13 @@ int read_file_capped(const char *path, size_t cap, char **out, size_t *outlen)
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	int have_st = fstat(fd, &st) == 0;
+	if (have_st && S_ISDIR(st.st_mode)) {
 		close(fd);
 		errno = EISDIR;
 		return -1;
 	}
-	int rc = read_fd_capped(fd, cap, out, outlen);
+	int rc = read_fd_sized(fd, cap, have_st ? &st : NULL, out, outlen);
 	int e = errno;
 	close(fd);
 	errno = e;
