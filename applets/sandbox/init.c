@@ -281,6 +281,45 @@ static int loopback_up(char *why, size_t whylen)
 	return rc;
 }
 
+/* The network namespace the supervisor's helper made (net_late): enter
+ * it; if the helper could not make one, unshare one here, the way clone
+ * would have (and fail, or degrade, with the same words as the clone). */
+static void enter_net(struct sbx_run *r)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	int e = EPIPE, nfd = -1;
+	if (!r->net_late)
+		return;
+	struct iovec iov = { &e, sizeof(e) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	                     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(r->net_sk, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = n == (ssize_t)sizeof(e) ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&nfd, CMSG_DATA(c), sizeof(int));
+	close(r->net_sk);
+	r->net_sk = -1;
+	e = 0;
+	if (nfd < 0 || setns(nfd, CLONE_NEWNET))
+		e = unshare(CLONE_NEWNET) ? errno : 0;
+	if (nfd >= 0)
+		close(nfd);
+	if (!e)
+		return;
+	if (!r->pol->best_effort)
+		setup_failed(r, "cannot create the %s: %s; refusing to run without it "
+		             "(--best-effort runs anyway)", sbx_layers[SBX_L_NET].what, strerror(e));
+	r->ns_flags &= ~(unsigned long)CLONE_NEWNET;
+	layer_msg(r, SBX_L_NET, 0, strerror(e));
+}
+
 /* The view, or with --best-effort the host's tree (the tmpfs that was
  * being built is detached again). */
 static void enter_view(struct sbx_run *r)
@@ -322,6 +361,7 @@ static void set_up(struct sbx_run *r)
 	}
 	(void)setsid();  /* off the terminal's process group: ^C reaches the supervisor only */
 	enter_view(r);
+	enter_net(r);
 	if ((r->ns_flags & CLONE_NEWNET) && r->pol->net == SBX_NET_LOOPBACK) {
 		if (loopback_up(why, sizeof(why)))
 			layer_failed(r, SBX_L_NET, why);

@@ -313,7 +313,16 @@ struct sbx_run {
 	struct sbx_strv argv;     /* what is executed */
 	struct sbx_strv envp;
 	struct sbx_plan plan;
-	unsigned long ns_flags;   /* namespaces actually requested from clone */
+	unsigned long ns_flags;   /* namespaces the sandbox gets (requested from clone,
+	                           * but the network namespace when net_late) */
+	/* With a user namespace, the network namespace (the costly one, ~0.5 ms)
+	 * is created off the critical path: a helper the supervisor forks after
+	 * the clone joins init's user namespace, unshares a network namespace
+	 * and passes it over net_sk, while init builds the view; init enters it
+	 * (or, should the helper fail, unshares one itself) before loopback and
+	 * the command. */
+	int net_late;
+	int net_sk;               /* init's end; -1 */
 	uid_t uid;                /* ours, mapped to uid_in (default: itself) */
 	gid_t gid;
 	uid_t uid_in;
