@@ -470,20 +470,26 @@ static NORETURN void wait_loop(const struct sbx_run *r, pid_t cmd, int taskfd)
 	_exit(0);
 }
 
-/* The command starts as init's clone with CLONE_VM|CLONE_VFORK on a stack
- * of its own, the way posix_spawn() starts a program: no copy of init's
- * page tables, no copy-on-write faults, no copy to tear down at exec.
- * Init sleeps until the command has exec'd or exited.  Between the clone
- * and the exec, exec_command() makes system calls and uses its stack only
- * (no malloc, no stdio); of init's memory it writes r->applied_mask, which
- * init restores. */
-static char cmd_stack[256 * 1024] __attribute__((aligned(64)));
+/* The command starts with vfork(), the way posix_spawn() starts a
+ * program: no copy of init's page tables, no copy-on-write faults, no copy
+ * to tear down at exec.  Init sleeps until the command has exec'd or
+ * exited.  Between the two, exec_command() (which never returns) makes
+ * system calls and uses the stack below init's frame only (no malloc, no
+ * stdio); of init's memory it writes r->applied_mask, which init
+ * restores.  A frame of its own: nothing of init's lives across the
+ * vfork() but r. */
+static unsigned init_mask;  /* not on the stack the command runs on */
 
-static int command_main(void *arg)
+static __attribute__((noinline)) pid_t spawn_command(struct sbx_run *r)
 {
-	struct sbx_run *r = arg;
-	r->applied_mask = 0;  /* init reports its own */
-	exec_command(r);
+	init_mask = r->applied_mask;
+	pid_t cmd = vfork();
+	if (cmd == 0) {
+		r->applied_mask = 0;  /* init reports its own */
+		exec_command(r);
+	}
+	r->applied_mask = init_mask;
+	return cmd;
 }
 
 void sbx_init_main(struct sbx_run *r)
@@ -502,10 +508,7 @@ void sbx_init_main(struct sbx_run *r)
 	set_up(r);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	unsigned mask = r->applied_mask;
-	pid_t cmd = clone(command_main, cmd_stack + sizeof(cmd_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
-	                  r);
-	r->applied_mask = mask;
+	pid_t cmd = spawn_command(r);
 	if (cmd < 0)
 		setup_failed(r, "cannot fork the command: %s", strerror(errno));
 	if (r->cmd_in >= 0)

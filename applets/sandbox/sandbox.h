@@ -6,7 +6,7 @@
  *     builds the policy, the environment and the mount plan, then clones
  *   init (PID 1 of new user/mount/pid/ipc/uts/cgroup/net namespaces)
  *     maps its uid, builds the view and pivots into it, starts
- *   command (PID 2, a CLONE_VM|CLONE_VFORK clone of init, like posix_spawn)
+ *   command (PID 2, vfork()ed by init, like posix_spawn)
  *     setsid, drops every capability, no_new_privs, execs.
  *
  * The supervisor pumps the command's stdout/stderr (and module input) in one
