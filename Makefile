@@ -140,6 +140,23 @@ $(OBJ)/cjson/cJSON.o: $(CJSON_SRC)/cJSON.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $(CJSON_PIE) -fno-strict-aliasing -ffunction-sections -fdata-sections $(CFLAGS) -c -o $@ $<
 
+# apcore-sandbox's seccomp programs for the policies without allow/deny
+# lists or TCP ports, made at build time by the code apcore compiles them
+# with (applets/sandbox/seccomp.c says when they are used).  A generator
+# that cannot run here (cross build) leaves them out: compiled at run time.
+ifeq ($(CONFIG_APCORE_SANDBOX)$(CONFIG_APCORE_SANDBOX_SECCOMP),yy)
+$(O)/sbx-seccomp-gen: scripts/sbx-seccomp-gen.c $(OBJ)/applets/sandbox/seccomp-build.o $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) -Iapplets/sandbox $(ALL_LDFLAGS) -o $@ $< $(OBJ)/applets/sandbox/seccomp-build.o \
+		$(LINK_LIBS)
+
+$(O)/sbx_seccomp_pre.h: $(O)/sbx-seccomp-gen
+	$(O)/sbx-seccomp-gen > $@.new || { echo "sbx-seccomp-gen failed: seccomp filters compiled at run time"; \
+		printf '#define SBX_SC_PRE_MAJOR 0\n#define SBX_SC_PRE_MINOR 0\n#define SBX_SC_PRE_MICRO 0\n#define SBX_SC_PRE_API 0\n#define SBX_SC_PRE_ERRNO NULL, 0\n#define SBX_SC_PRE_KILL NULL, 0\n#define SBX_SC_PRE_LOG NULL, 0\n' > $@.new; }
+	mv $@.new $@
+
+$(OBJ)/applets/sandbox/seccomp.o: $(O)/sbx_seccomp_pre.h
+endif
+
 $(O)/tests/%: tests/unit/%.c tests/unit/unit.h $(O)/libcommon.a $(CJSON_OBJ) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(O)/libcommon.a $(CJSON_OBJ) $(LINK_LIBS)

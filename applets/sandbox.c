@@ -712,6 +712,7 @@ static void prepare(struct sbx_run *r)
 		for (size_t i = 0; i < p->command.n; i++)
 			sbx_strv_push(&r->argv, p->command.v[i]);
 	want_layers(r);
+	sbx_seccomp_prepare(p, &r->seccomp);
 }
 
 static void finish_tmp(const struct sbx_run *r)
@@ -805,6 +806,7 @@ static int run(struct sbx_policy *p, const struct opts *o)
 	sbx_strv_free(&r.argv);
 	sbx_strv_free(&r.envp);
 	sbx_plan_free(&r.plan);
+	sbx_seccomp_free(&r.seccomp);
 	free(r.tmpdir);
 	free(r.cwd);
 	return res.exit_code;

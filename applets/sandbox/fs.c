@@ -380,17 +380,18 @@ static int mkparent_at(int dfd, const char *path)
 }
 
 /* An empty file to mount a non-directory on (or the existing one, when a
- * bound tree already has it). */
+ * bound tree already has it).  Like every entry below, made first and
+ * its parent only when that is missing (ENOENT): most parents exist. */
 static int mkfile_at(int dfd, const char *path)
 {
-	struct stat st;
-	if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (mkparent_at(dfd, path))
-		return -1;
 	int fd = openat(dfd, path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkparent_at(dfd, path))
+			return -1;
+		fd = openat(dfd, path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	}
 	if (fd < 0)
-		return -1;
+		return errno == EEXIST ? 0 : -1;
 	close(fd);
 	return 0;
 }
@@ -434,9 +435,12 @@ static int do_bind(struct view *v, const struct sbx_mnt *m, const char *target)
 static int do_file(struct view *v, const struct sbx_mnt *m)
 {
 	const char *r = rel(m->dst);
-	if (mkparent_at(v->rootfd, r))
-		return fail(v, "cannot create %s in the view", m->dst);
 	int fd = openat(v->rootfd, r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkparent_at(v->rootfd, r))
+			return fail(v, "cannot create %s in the view", m->dst);
+		fd = openat(v->rootfd, r, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	}
 	if (fd < 0 || write_full(fd, m->data, m->len)) {
 		if (fd >= 0)
 			close(fd);
@@ -462,7 +466,8 @@ static int do_op(struct view *v, const struct sbx_mnt *m, int with_proc)
 		rc = do_file(v, m);
 		break;
 	case SBX_M_SYMLINK:
-		if (mkparent_at(v->rootfd, r) || symlinkat(m->src, v->rootfd, r))
+		if (symlinkat(m->src, v->rootfd, r) &&
+		    (errno != ENOENT || mkparent_at(v->rootfd, r) || symlinkat(m->src, v->rootfd, r)))
 			rc = fail(v, "cannot create the link %s in the view", m->dst);
 		break;
 	case SBX_M_DIR:

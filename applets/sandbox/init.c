@@ -162,8 +162,9 @@ static int drop_caps(char *why, size_t whylen)
 
 /* ----------------------------------------------------------- the command */
 
-/* Landlock, seccomp, then the rlimits: building the filter allocates, and
- * must not be bound by --rlimit-as (setrlimit is not on the deny-list). */
+/* Landlock, seccomp, then the rlimits: the Landlock rules take a
+ * descriptor each and must not be bound by --rlimit-nofile (setrlimit is
+ * not on the deny-list). */
 static void confine(struct sbx_run *r)
 {
 	char detail[SBX_TEXT_LEN - 8];
@@ -174,7 +175,7 @@ static void confine(struct sbx_run *r)
 			layer_msg(r, SBX_L_LANDLOCK, 1, detail);
 	}
 	if (r->pol->seccomp != SBX_SC_OFF) {
-		if (sbx_seccomp_apply(r->pol, r->notify_w, detail, sizeof(detail)))
+		if (sbx_seccomp_apply(r, detail, sizeof(detail)))
 			layer_failed(r, SBX_L_SECCOMP, detail);
 		else
 			layer_msg(r, SBX_L_SECCOMP, 1, detail);
@@ -300,6 +301,45 @@ static int loopback_up(char *why, size_t whylen)
 	return rc;
 }
 
+/* The network namespace the supervisor's helper made (net_late): enter
+ * it; if the helper could not make one, unshare one here, the way clone
+ * would have (and fail, or degrade, with the same words as the clone). */
+static void enter_net(struct sbx_run *r)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	int e = EPIPE, nfd = -1;
+	if (!r->net_late)
+		return;
+	struct iovec iov = { &e, sizeof(e) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	                     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(r->net_sk, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = n == (ssize_t)sizeof(e) ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&nfd, CMSG_DATA(c), sizeof(int));
+	close(r->net_sk);
+	r->net_sk = -1;
+	e = 0;
+	if (nfd < 0 || setns(nfd, CLONE_NEWNET))
+		e = unshare(CLONE_NEWNET) ? errno : 0;
+	if (nfd >= 0)
+		close(nfd);
+	if (!e)
+		return;
+	if (!r->pol->best_effort)
+		setup_failed(r, "cannot create the %s: %s; refusing to run without it "
+		             "(--best-effort runs anyway)", sbx_layers[SBX_L_NET].what, strerror(e));
+	r->ns_flags &= ~(unsigned long)CLONE_NEWNET;
+	layer_msg(r, SBX_L_NET, 0, strerror(e));
+}
+
 /* The view, or with --best-effort the host's tree (the tmpfs that was
  * being built is detached again). */
 static void enter_view(struct sbx_run *r)
@@ -339,15 +379,14 @@ static void set_up(struct sbx_run *r)
 		else
 			layer_msg(r, SBX_L_USER, 1, NULL);
 	}
-	/* Our copy of the environment holds the --secret values (and the
-	 * --secret-fd descriptors): from here (our own uid_map written, which
-	 * needs it) not dumpable, so no process of our uid outside can read
-	 * our memory or descriptors.  The command gets it back with the exec,
-	 * holding the values it was meant to have. */
-	if (r->pol->secrets.n || r->pol->secret_fds.n)
-		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* From here (our own uid_map written, which needs it) not dumpable: no
+	 * process of our uid outside can read our memory or descriptors (the
+	 * --secret values, the --secret-fd descriptors, the view's handles).
+	 * The command is dumpable again after its exec. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setsid();  /* off the terminal's process group: ^C reaches the supervisor only */
 	enter_view(r);
+	enter_net(r);
 	if ((r->ns_flags & CLONE_NEWNET) && r->pol->net == SBX_NET_LOOPBACK) {
 		if (loopback_up(why, sizeof(why)))
 			layer_failed(r, SBX_L_NET, why);
@@ -456,6 +495,38 @@ static NORETURN void wait_loop(const struct sbx_run *r, pid_t cmd, int taskfd)
 	_exit(0);
 }
 
+/* The command starts with vfork(), the way posix_spawn() starts a
+ * program: no copy of init's page tables, no copy-on-write faults, no copy
+ * to tear down at exec.  Init sleeps until the command has exec'd or
+ * exited.  Between the two, exec_command() (which never returns) makes
+ * system calls and uses the stack below init's frame only (no malloc, no
+ * stdio); of init's memory it writes r->applied_mask and the descriptor
+ * numbers place_secret_fds() moves (and r->secret_fd[], which init does
+ * not use), which init restores.  A frame of its own: nothing of init's lives across the
+ * vfork() but r. */
+static struct {
+	unsigned mask;
+	int msg_w, exec_fd, notify_w;  /* place_secret_fds() may move them */
+} init_saved;  /* not on the stack the command runs on */
+
+static __attribute__((noinline)) pid_t spawn_command(struct sbx_run *r)
+{
+	init_saved.mask = r->applied_mask;
+	init_saved.msg_w = r->msg_w;
+	init_saved.exec_fd = r->exec_fd;
+	init_saved.notify_w = r->notify_w;
+	pid_t cmd = vfork();
+	if (cmd == 0) {
+		r->applied_mask = 0;  /* init reports its own */
+		exec_command(r);
+	}
+	r->applied_mask = init_saved.mask;
+	r->msg_w = init_saved.msg_w;
+	r->exec_fd = init_saved.exec_fd;
+	r->notify_w = init_saved.notify_w;
+	return cmd;
+}
+
 void sbx_init_main(struct sbx_run *r)
 {
 	sigset_t all;
@@ -470,15 +541,10 @@ void sbx_init_main(struct sbx_run *r)
 		taskfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	set_up(r);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	pid_t cmd = fork();
+	pid_t cmd = spawn_command(r);
 	if (cmd < 0)
 		setup_failed(r, "cannot fork the command: %s", strerror(errno));
-	if (cmd == 0) {
-		r->applied_mask = 0;  /* init reports its own */
-		exec_command(r);
-	}
 	if (r->cmd_in >= 0)
 		close(r->cmd_in);
 	close(r->cmd_out);

@@ -80,11 +80,6 @@ static uint64_t handled_fs(int abi)
 	return fs;
 }
 
-int sbx_tcp_restricted(const struct sbx_policy *p)
-{
-	return p->allow_connect.n || p->allow_bind.n;
-}
-
 /* One path-beneath rule.  A path of the plan that is not there (an entry
  * the view skipped) needs no rule: 0.  -1 with why. */
 static int add_path(int rs, const char *path, uint64_t allowed, uint64_t handled, char *why,

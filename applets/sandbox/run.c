@@ -123,8 +123,12 @@ static pid_t clone_init(struct sbx_run *r, struct sbx_result *res)
 {
 	char why[160];
 	for (;;) {
+		unsigned long flags = r->ns_flags;
+		r->net_late = r->net_sk >= 0 && (flags & CLONE_NEWUSER) && (flags & CLONE_NEWNET);
+		if (r->net_late)
+			flags &= ~(unsigned long)CLONE_NEWNET;
 		fflush(NULL);
-		long pid = syscall(SYS_clone, r->ns_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+		long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 		if (pid >= 0)
 			return (pid_t)pid;
 		int e = errno;
@@ -138,6 +142,44 @@ static pid_t clone_init(struct sbx_run *r, struct sbx_result *res)
 		r->layer[id].state = SBX_DEGRADED;
 		snprintf(r->layer[id].detail, sizeof(r->layer[id].detail), "%s", why);
 	}
+}
+
+/* The network namespace helper (see net_late in sandbox.h): joins init's
+ * user namespace, so the new network namespace belongs to it as if clone
+ * had made it, and sends it to init; or sends the errno of what failed.
+ * Only system calls here: it is a fork of the supervisor. */
+static NORETURN void net_helper(pid_t init, int sk)
+{
+	char path[64];
+	int e = 0, nfd = -1;
+	/* nothing of the supervisor's (the command's stdin pipe, the
+	 * lifeline) stays open here longer than in the supervisor */
+	if (sk > 3)
+		(void)close_range(3, (unsigned)sk - 1, 0);
+	(void)close_range((unsigned)sk + 1, ~0U, 0);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)init);
+	int ufd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ufd < 0 || setns(ufd, CLONE_NEWUSER) || unshare(CLONE_NEWNET) ||
+	    (nfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		e = errno;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { &e, sizeof(e) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &nfd, sizeof(int));
+	}
+	(void)sendmsg(sk, &mh, MSG_NOSIGNAL);
+	_exit(0);
 }
 
 /* ------------------------------------------------------------------ pumps */
@@ -601,13 +643,16 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 {
 	struct sup s = { .r = r, .res = res, .msg_r = -1, .life_w = -1, .notify_sock = -1,
 	                 .notify_fd = -1 };
-	int fds[12] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	int fds[14] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	int *msg = fds, *life = fds + 2, *out = fds + 4, *err = fds + 6, *in = fds + 8;
-	int *nsock = fds + 10;
+	int *netsk = fds + 10, *nsock = fds + 12;
+	pid_t helper = -1;
 	sigset_t block, old;
 
 	if (mkpipe(msg, 1, 0) || mkpipe(life, 0, 0) || mkpipe(out, 1, 0) || mkpipe(err, 1, 0) ||
-	    (r->module_mode && mkpipe(in, 0, 1))) {
+	    (r->module_mode && mkpipe(in, 0, 1)) ||
+	    ((r->ns_flags & CLONE_NEWUSER) && (r->ns_flags & CLONE_NEWNET) &&
+	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, netsk))) {
 		close_all(fds, ARRAY_SIZE(fds));
 		return refuse(res, "cannot create a pipe: %s", strerror(errno));
 	}
@@ -622,6 +667,7 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 	r->cmd_out = out[1];
 	r->cmd_err = err[1];
 	r->cmd_in = in[0];
+	r->net_sk = netsk[1];
 	r->uid = geteuid();
 	r->gid = getegid();
 	r->uid_in = r->pol->have_uid ? (uid_t)r->pol->uid_in : r->uid;
@@ -681,6 +727,12 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 			close(in[1]);
 		if (nsock[0] >= 0)
 			close(nsock[0]);
+		if (netsk[0] >= 0)
+			close(netsk[0]);
+		if (!r->net_late && netsk[1] >= 0) {
+			close(netsk[1]);
+			r->net_sk = -1;
+		}
 		close(s.sigfd);
 		sbx_init_main(r);
 	}
@@ -711,6 +763,17 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 	if (nsock[1] >= 0)
 		close(nsock[1]);
 	s.notify_sock = nsock[0];
+	if (netsk[1] >= 0)
+		close(netsk[1]);
+	/* while init maps its ids and builds the view: its network namespace */
+	if (r->net_late && !res->setup_failed) {
+		fflush(NULL);
+		helper = fork();
+		if (helper == 0)
+			net_helper(s.init, netsk[0]);
+	}
+	if (netsk[0] >= 0)
+		close(netsk[0]);
 	s.msg_r = msg[0];
 	s.life_w = life[1];
 	pump_init(&s.p[0], 0, out[0], r->module_mode ? -1 : STDOUT_FILENO,
@@ -731,6 +794,8 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		loop_once(&s);
 	drain(&s);
 	notify_end(&s);
+	if (helper > 0)
+		(void)waitpid(helper, NULL, 0);  /* short-lived: one unshare and a message */
 	res->wall_ms = time_mono_ms() - start;
 	res->bytes[2] = s.f.total;
 

@@ -5,8 +5,8 @@
  *   supervisor (outside, the user's process)
  *     builds the policy, the environment and the mount plan, then clones
  *   init (PID 1 of new user/mount/pid/ipc/uts/cgroup/net namespaces)
- *     maps its uid, builds the view and pivots into it, forks
- *   command (PID 2)
+ *     maps its uid, builds the view and pivots into it, starts
+ *   command (PID 2, vfork()ed by init, like posix_spawn)
  *     setsid, drops every capability, no_new_privs, execs.
  *
  * The supervisor pumps the command's stdout/stderr (and module input) in one
@@ -167,17 +167,36 @@ int sbx_landlock_abi(void);
 /* ---------------------------------------------------- kernel confinement */
 
 /* Applied by the command just before exec, after capabilities and
- * no_new_privs, in this order: Landlock, seccomp, rlimits (last: building
- * the filter allocates and must not meet --rlimit-as; setrlimit stays
- * allowed by the deny-list).  Each
+ * no_new_privs, in this order: Landlock, seccomp, rlimits (last: the
+ * Landlock rules take a descriptor each and must not meet --rlimit-nofile;
+ * setrlimit stays allowed by the deny-list).  Each
  * returns 0 (detail: remarks, or empty), or -1 with the reason in why. */
 struct sbx_run;
 int sbx_rlimit_apply(const struct sbx_policy *p, char *detail, size_t len);
 int sbx_landlock_apply(const struct sbx_run *r, char *detail, size_t len);
-int sbx_seccomp_apply(const struct sbx_policy *p, int notify_sock, char *detail, size_t len);
+int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len);
+/* The filters, compiled by the supervisor before the clone (libseccomp's
+ * generator runs once, outside; the command only loads the programs): the
+ * deny-list, and in allow-list mode the allow-list after it.  A
+ * compilation failure is kept in why and reported by sbx_seccomp_apply(),
+ * so the layer fails (or degrades) where it always did. */
+struct sbx_seccomp {
+	void *prog[2];             /* struct sock_filter[len[i]], loaded in order */
+	size_t len[2];
+	size_t n;
+	int owned;                 /* prog[] are malloc'ed (else: the build's own) */
+	int listener;              /* the program whose refusals notify, or -1 */
+	int failed;
+	char why[SBX_TEXT_LEN - 8];
+};
+void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out);
+void sbx_seccomp_free(struct sbx_seccomp *sc);
+/* seccomp-build.c: the programs for p (malloc'ed): 0, or -1 with
+ * out->failed and out->why. */
+int sbx_seccomp_compile(const struct sbx_policy *p, struct sbx_seccomp *out);
 /* Count denials?  (action errno, and the kernel and libseccomp have user
  * notifications.)  Then the supervisor passes a socket for the filter's
- * listener to sbx_seccomp_apply and answers each notification with
+ * listener (r->notify_w) and answers each notification with
  * sbx_seccomp_errno(), which also names the call. */
 int sbx_seccomp_notify_wanted(const struct sbx_policy *p);
 int sbx_seccomp_errno(const struct sbx_policy *p, int nr, char *name, size_t len);
@@ -208,7 +227,10 @@ int sbx_secrets_check(const struct sbx_policy *p, char *why, size_t whylen);
 /* Is spec NAME=TOKEN with a valid environment name and a token? */
 int sbx_secret_spec_ok(const char *spec);
 /* Does the policy restrict TCP ports (--allow-connect/--allow-bind)? */
-int sbx_tcp_restricted(const struct sbx_policy *p);
+static inline int sbx_tcp_restricted(const struct sbx_policy *p)
+{
+	return p->allow_connect.n || p->allow_bind.n;
+}
 
 struct sbx_cgroup {
 	int v2;
@@ -304,13 +326,23 @@ struct sbx_run {
 	struct sbx_strv argv;     /* what is executed */
 	struct sbx_strv envp;
 	struct sbx_plan plan;
-	unsigned long ns_flags;   /* namespaces actually requested from clone */
+	unsigned long ns_flags;   /* namespaces the sandbox gets (requested from clone,
+	                           * but the network namespace when net_late) */
+	/* With a user namespace, the network namespace (the costly one, ~0.5 ms)
+	 * is created off the critical path: a helper the supervisor forks after
+	 * the clone joins init's user namespace, unshares a network namespace
+	 * and passes it over net_sk, while init builds the view; init enters it
+	 * (or, should the helper fail, unshares one itself) before loopback and
+	 * the command. */
+	int net_late;
+	int net_sk;               /* init's end; -1 */
 	uid_t uid;                /* ours, mapped to uid_in (default: itself) */
 	gid_t gid;
 	uid_t uid_in;
 	gid_t gid_in;
 	struct sbx_layer_state layer[SBX_L_COUNT];
 	struct sbx_cgroup cg;     /* when the cgroup layer is wanted */
+	struct sbx_seccomp seccomp; /* the compiled filter (seccomp layer wanted) */
 	int exec_fd;              /* --require-signature: the verified bytes (sealed memfd), or -1 */
 	int *secret_fd;           /* --secret-fd: the sealed memfds, the command's 3, 4, ... */
 	size_t n_secret_fd;
