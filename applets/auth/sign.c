@@ -101,16 +101,18 @@ static void print_pubkey(const struct crypto_pk *k, const char *identity, const 
 
 static int keygen(const char *path, const char *identity, const char *ns)
 {
-	struct crypto_pk *k = crypto_pk_generate();
-	size_t len;
-	char *pem = crypto_pk_private_pem(k, &len);
+	/* the file first: nothing generated for a path we may not use */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		die_errno(errno == EEXIST ? "%s exists; keys are never overwritten" : "cannot create %s",
 		          path);
+	struct crypto_pk *k = crypto_pk_generate();
+	size_t len;
+	char *pem = crypto_pk_private_pem(k, &len);
 	if (write_full(fd, pem, len) != 0 || fsync(fd) != 0 || close(fd) != 0) {
 		int e = errno;
 		unlink(path);
+		crypto_pk_free(k);
 		errno = e;
 		die_errno("cannot write %s", path);
 	}
