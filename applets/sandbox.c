@@ -153,6 +153,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -749,11 +750,12 @@ static int run(struct sbx_policy *p, const struct opts *o)
 		die_code(APC_EX_AUTH, "--require-signature: %s; refusing to run", why);
 	}
 	struct sbx_secrets held;
-	/* We hold secrets from here on: no core dumps.  Not dumpable either,
-	 * but only once init is cloned (sbx_run): init inherits the flag and
-	 * must stay able to write its own uid_map as an unprivileged user. */
+	/* We hold secrets from here on: no core dumps, and not dumpable, so
+	 * no process of our uid can read our memory or descriptors (init
+	 * inherits the flag; it lifts it only while writing its id maps). */
 	struct rlimit nocore = { 0, 0 };
-	if ((p->secrets.n || p->secret_fds.n) && setrlimit(RLIMIT_CORE, &nocore))
+	if ((p->secrets.n || p->secret_fds.n) &&
+	    (setrlimit(RLIMIT_CORE, &nocore) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)))
 		die_code(SBX_EX_SETUP, "--secret: cannot turn core dumps off: %s", strerror(errno));
 	if (sbx_secrets_inject(&r, &held, why, sizeof(why))) {
 		if (sbx_tmpdir_remove(r.tmpdir))

@@ -27,7 +27,7 @@ static void emit(const char *macro, const char *var, enum sbx_seccomp_action act
 	memset(&p, 0, sizeof(p));
 	p.seccomp = SBX_SC_DENYLIST;
 	p.seccomp_action = act;
-	if (sbx_seccomp_compile(&p, &sc)) {
+	if (sbx_seccomp_compile(&p, sbx_seccomp_notify_wanted(&p), &sc)) {
 		printf("/* %s: %s */\n#define %s NULL, 0\n\n", var, sc.why, macro);
 		return;
 	}

@@ -301,6 +301,36 @@ static int loopback_up(char *why, size_t whylen)
 	return rc;
 }
 
+/* net_late: our user namespace for the supervisor's helper, which makes
+ * the network namespace in it (our own /proc/self/ns/user: no ptrace
+ * check, dumpable or not).  A failure shows as the helper's error. */
+static void send_userns(const struct sbx_run *r)
+{
+	if (!r->net_late)
+		return;
+	int fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte = 'u';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {  /* else the byte alone: the helper answers with an error */
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	(void)sendmsg(r->net_sk, &mh, MSG_NOSIGNAL);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The network namespace the supervisor's helper made (net_late): enter
  * it; if the helper could not make one, unshare one here, the way clone
  * would have (and fail, or degrade, with the same words as the clone). */
@@ -370,19 +400,27 @@ static void set_up(struct sbx_run *r)
 	struct pollfd pfd = { r->life_r, POLLIN, 0 };
 	char go;
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	send_userns(r);
 	/* the supervisor's go (after it put us into the cgroup), or EOF */
 	if (read(r->life_r, &go, 1) != 1 || poll(&pfd, 1, 0) > 0)
 		_exit(SBX_EX_SETUP);
 	if (r->ns_flags & CLONE_NEWUSER) {
-		if (map_ids(r, why, sizeof(why)))
+		/* An unprivileged process can write its own id maps only while
+		 * dumpable (the /proc files are root's otherwise), and with
+		 * --secret we inherit the supervisor's "not dumpable": lifted
+		 * for these three writes only. */
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+		int bad = map_ids(r, why, sizeof(why));
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		if (bad)
 			layer_failed(r, SBX_L_USER, why);
 		else
 			layer_msg(r, SBX_L_USER, 1, NULL);
 	}
-	/* From here (our own uid_map written, which needs it) not dumpable: no
-	 * process of our uid outside can read our memory or descriptors (the
-	 * --secret values, the --secret-fd descriptors, the view's handles).
-	 * The command is dumpable again after its exec. */
+	/* From here not dumpable: no process of our uid outside can read our
+	 * memory or descriptors (the --secret values, the --secret-fd
+	 * descriptors, the view's handles).  The command is dumpable again
+	 * after its exec. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setsid();  /* off the terminal's process group: ^C reaches the supervisor only */
 	enter_view(r);
@@ -501,9 +539,9 @@ static NORETURN void wait_loop(const struct sbx_run *r, pid_t cmd, int taskfd)
  * exited.  Between the two, exec_command() (which never returns) makes
  * system calls and uses the stack below init's frame only (no malloc, no
  * stdio); of init's memory it writes r->applied_mask and the descriptor
- * numbers place_secret_fds() moves (and r->secret_fd[], which init does
- * not use), which init restores.  A frame of its own: nothing of init's lives across the
- * vfork() but r. */
+ * numbers place_secret_fds() moves, which init restores, and
+ * r->secret_fd[], environ and errno, which init does not use afterwards.
+ * A frame of its own: nothing of init's lives across the vfork() but r. */
 static struct {
 	unsigned mask;
 	int msg_w, exec_fd, notify_w;  /* place_secret_fds() may move them */

@@ -70,12 +70,13 @@ static int denied_cmp(const void *a, const void *b)
 	return strcmp(((const struct sbx_denied *)a)->name, ((const struct sbx_denied *)b)->name);
 }
 
-/* "seccomp_denied": {"NAME": count, ...} (sorted), null when not counted. */
+/* "seccomp_denied": {"NAME": count, ...} (sorted), null when not counted
+ * (seccomp off, action kill or log, or no listener reached us). */
 static void report_denied(struct jw *w, const struct sbx_run *r, const struct sbx_result *res)
 {
 	struct sbx_denied d[ARRAY_SIZE(res->denied)];
 	jw_key(w, "seccomp_denied");
-	if (r->layer[SBX_L_SECCOMP].state != SBX_APPLIED || !sbx_seccomp_notify_wanted(r->pol)) {
+	if (r->layer[SBX_L_SECCOMP].state != SBX_APPLIED || !res->denials_counted) {
 		jw_null(w);
 		return;
 	}

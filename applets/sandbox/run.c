@@ -145,29 +145,44 @@ static pid_t clone_init(struct sbx_run *r, struct sbx_result *res)
 }
 
 /* The network namespace helper (see net_late in sandbox.h): joins init's
- * user namespace, so the new network namespace belongs to it as if clone
- * had made it, and sends it to init; or sends the errno of what failed.
- * Only system calls here: it is a fork of the supervisor. */
-static NORETURN void net_helper(pid_t init, int sk)
+ * user namespace (whose descriptor init sent first thing: opening
+ * /proc/INIT/ns/user would need ptrace access to init, which an
+ * unprivileged caller loses once init is not dumpable), so the new
+ * network namespace belongs to it as if clone had made it, and sends it to
+ * init; or sends the errno of what failed.  Only system calls here: it is
+ * a fork of the supervisor. */
+static NORETURN void net_helper(int sk)
 {
-	char path[64];
-	int e = 0, nfd = -1;
+	int e = 0, nfd = -1, ufd = -1;
 	/* nothing of the supervisor's (the command's stdin pipe, the
 	 * lifeline) stays open here longer than in the supervisor */
 	if (sk > 3)
 		(void)close_range(3, (unsigned)sk - 1, 0);
 	(void)close_range((unsigned)sk + 1, ~0U, 0);
-	snprintf(path, sizeof(path), "/proc/%ld/ns/user", (long)init);
-	int ufd = open(path, O_RDONLY | O_CLOEXEC);
-	if (ufd < 0 || setns(ufd, CLONE_NEWUSER) || unshare(CLONE_NEWNET) ||
-	    (nfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		e = errno;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { &e, sizeof(e) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	                     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	do
+		n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *cin = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cin && cin->cmsg_level == SOL_SOCKET && cin->cmsg_type == SCM_RIGHTS &&
+	    cin->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&ufd, CMSG_DATA(cin), sizeof(int));
+	errno = EPROTO;
+	if (ufd < 0 || setns(ufd, CLONE_NEWUSER) || unshare(CLONE_NEWNET) ||
+	    (nfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		e = errno;
+	iov.iov_base = &e;
+	iov.iov_len = sizeof(e);
+	mh.msg_control = NULL;
+	mh.msg_controllen = 0;
 	if (nfd >= 0) {
 		memset(&u, 0, sizeof(u));
 		mh.msg_control = u.buf;
@@ -384,12 +399,21 @@ static void reap_init(struct sup *s)
 	}
 }
 
+/* Before READY (the command is not running yet) a signal waits for it;
+ * a second one means the set-up is not getting anywhere: the sandbox is
+ * killed (nothing of the command can have run unconfined). */
 static void forward(struct sup *s, int sig)
 {
-	if (s->ready)
+	if (s->ready) {
 		(void)kill(s->init, sig);
-	else if (s->nqueued < ARRAY_SIZE(s->queued))
+	} else if (s->nqueued && !s->res->setup_failed) {
+		(void)kill(s->init, SIGKILL);
+		s->res->setup_failed = 1;
+		snprintf(s->res->setup_msg, sizeof(s->res->setup_msg),
+		         "interrupted by signal %d during the sandbox's set-up", sig);
+	} else if (s->nqueued < ARRAY_SIZE(s->queued)) {
 		s->queued[s->nqueued++] = sig;
+	}
 }
 
 static void read_signals(struct sup *s)
@@ -460,8 +484,10 @@ static void take_listener(struct sup *s)
 	    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
 		memcpy(&s->notify_fd, CMSG_DATA(cm), sizeof(int));
 		if (seccomp_notify_alloc(&s->nreq, &s->nresp)) {
-			close_fd(&s->notify_fd);
+			close_fd(&s->notify_fd);  /* refusals answer ENOSYS then */
 			s->nreq = NULL;
+		} else {
+			s->res->denials_counted = 1;
 		}
 	}
 	close_fd(&s->notify_sock);  /* one listener per run */
@@ -503,6 +529,8 @@ static void answer_notification(struct sup *s, short revents)
 
 static void notify_end(struct sup *s)
 {
+	if (s->notify_sock >= 0)
+		take_listener(s);  /* sent, but not seen before the end */
 	close_fd(&s->notify_sock);
 	close_fd(&s->notify_fd);
 	if (s->nreq)
@@ -736,10 +764,6 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		close(s.sigfd);
 		sbx_init_main(r);
 	}
-	/* we hold secrets: from now on no process of our uid may read our
-	 * memory or descriptors (see sandbox.c; init does the same) */
-	if (r->pol->secrets.n || r->pol->secret_fds.n)
-		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* into the cgroup before init does anything: then its go */
 	if (cg && sbx_cgroup_attach(&r->cg, s.init, why, sizeof(why))) {
 		if (!r->pol->best_effort) {
@@ -770,7 +794,7 @@ int sbx_run(struct sbx_run *r, int input_fd, struct sbx_result *res)
 		fflush(NULL);
 		helper = fork();
 		if (helper == 0)
-			net_helper(s.init, netsk[0]);
+			net_helper(netsk[0]);
 	}
 	if (netsk[0] >= 0)
 		close(netsk[0]);

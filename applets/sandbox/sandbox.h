@@ -188,12 +188,17 @@ struct sbx_seccomp {
 	int listener;              /* the program whose refusals notify, or -1 */
 	int failed;
 	char why[SBX_TEXT_LEN - 8];
+	/* Already under a seccomp filter (a container): the same programs
+	 * without notifications, for when the kernel refuses a second
+	 * listener (EBUSY); else NULL. */
+	struct sbx_seccomp *plain;
 };
 void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out);
 void sbx_seccomp_free(struct sbx_seccomp *sc);
-/* seccomp-build.c: the programs for p (malloc'ed): 0, or -1 with
- * out->failed and out->why. */
-int sbx_seccomp_compile(const struct sbx_policy *p, struct sbx_seccomp *out);
+/* seccomp-build.c: the programs for p (malloc'ed), refusals notifying
+ * when notify (see sbx_seccomp_notify_wanted): 0, or -1 with out->failed
+ * and out->why. */
+int sbx_seccomp_compile(const struct sbx_policy *p, int notify, struct sbx_seccomp *out);
 /* Count denials?  (action errno, and the kernel and libseccomp have user
  * notifications.)  Then the supervisor passes a socket for the filter's
  * listener (r->notify_w) and answers each notification with
@@ -391,6 +396,7 @@ struct sbx_result {
 	} denied[32];
 	size_t n_denied;
 	uint64_t denied_other;    /* of calls beyond the 32 names */
+	int denials_counted;      /* the supervisor got the filter's listener */
 	struct strbuf out_cap;    /* module mode: captured stdout */
 	struct strbuf err_cap;    /* module mode: captured stderr */
 };

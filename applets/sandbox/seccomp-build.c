@@ -347,20 +347,27 @@ void sbx_seccomp_free(struct sbx_seccomp *sc)
 	memset(sc->prog, 0, sizeof(sc->prog));
 	memset(sc->len, 0, sizeof(sc->len));
 	sc->n = 0;
+	if (sc->plain) {
+		sbx_seccomp_free(sc->plain);
+		free(sc->plain);
+		sc->plain = NULL;
+	}
 }
 
 int sbx_seccomp_notify_wanted(const struct sbx_policy *p)
 {
 	/* API level 5: SCMP_ACT_NOTIFY and the notification calls */
+	/* the listener goes to the supervisor with sendmsg() after the
+	 * filter is loaded: a denied sendmsg would wait for an answer nobody
+	 * can give (then plain ERRNO, uncounted) */
 	return p->seccomp != SBX_SC_OFF && p->seccomp_action == SBX_SA_ERRNO &&
-	       seccomp_api_get() >= 5;
+	       !listed(&p->seccomp_deny, "sendmsg") && seccomp_api_get() >= 5;
 }
 
-int sbx_seccomp_compile(const struct sbx_policy *p, struct sbx_seccomp *out)
+int sbx_seccomp_compile(const struct sbx_policy *p, int notify, struct sbx_seccomp *out)
 {
 	struct filt f = { .p = p, .why = out->why, .whylen = sizeof(out->why) };
 	int allowlist = p->seccomp == SBX_SC_ALLOWLIST;
-	int notify = sbx_seccomp_notify_wanted(p);
 	memset(out, 0, sizeof(*out));
 	out->owned = 1;
 	out->listener = notify ? (allowlist ? 1 : 0) : -1;

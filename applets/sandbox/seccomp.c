@@ -105,15 +105,22 @@ void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out)
 	out->listener = -1;
 	if (p->seccomp == SBX_SC_OFF)
 		return;
+	int notify = sbx_seccomp_notify_wanted(p);
 	const struct sock_filter *pre = precompiled(p, &out->len[0]);
 	if (pre) {
 		/* the same API level as the build's: the same notify decision */
 		out->prog[0] = (void *)(uintptr_t)pre;
 		out->n = 1;
-		out->listener = sbx_seccomp_notify_wanted(p) ? 0 : -1;
-		return;
+		out->listener = notify ? 0 : -1;
+	} else {
+		(void)sbx_seccomp_compile(p, notify, out);
 	}
-	(void)sbx_seccomp_compile(p, out);
+	/* under a filter already, another listener may be in place (one per
+	 * process): have the programs without notifications at hand */
+	if (out->listener >= 0 && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+		out->plain = xmalloc(sizeof(*out->plain));
+		(void)sbx_seccomp_compile(p, 0, out->plain);
+	}
 }
 
 /* Hand the listener of a loaded filter to the supervisor: 0 or -1. */
@@ -151,12 +158,24 @@ int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len)
 		snprintf(detail, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return -1;
 	}
+	const char *uncounted = "";
 	for (size_t i = 0; i < sc->n; i++) {
 		struct sock_fprog prog = { .len = (unsigned short)sc->len[i], .filter = sc->prog[i] };
 		unsigned long flags = (int)i == listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
 		long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+		if (rc < 0 && errno == EBUSY && flags && sc->plain && !sc->plain->failed) {
+			/* a listener of someone else's: the same program without
+			 * notifications (the one before it is the same in both) */
+			sc = sc->plain;
+			listener = -1;
+			uncounted = " (denials not counted: another seccomp listener is in place)";
+			prog.len = (unsigned short)sc->len[i];
+			prog.filter = sc->prog[i];
+			rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+		}
 		if (rc < 0) {
-			snprintf(detail, len, "seccomp_load: %s", strerror(errno));
+			snprintf(detail, len, "%s: %s", i ? "the allow-list could not be loaded (only the "
+			         "deny-list's argument checks are in force)" : "seccomp_load", strerror(errno));
 			return -1;
 		}
 		if ((int)i == listener) {
@@ -167,10 +186,11 @@ int sbx_seccomp_apply(const struct sbx_run *r, char *detail, size_t len)
 				return -1;
 		}
 	}
+	if (!*uncounted && p->seccomp_action == SBX_SA_ERRNO && listener < 0)
+		uncounted = " (denials not counted)";
 	snprintf(detail, len, "%s, action %s%s%s",
 	         p->seccomp == SBX_SC_ALLOWLIST ? "allow-list over the deny-list" : "deny-list",
-	         sbx_seccomp_action_name(p->seccomp_action),
-	         p->seccomp_action == SBX_SA_ERRNO && listener < 0 ? " (denials not counted)" : "",
+	         sbx_seccomp_action_name(p->seccomp_action), uncounted,
 	         sbx_tcp_restricted(p) ? ", IPv4/IPv6 plain TCP only" : "");
 	return 0;
 }

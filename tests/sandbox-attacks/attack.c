@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,6 +26,9 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef IPPROTO_MPTCP
@@ -243,6 +247,36 @@ static int do_procmem(void)
 	return escaped();
 }
 
+/* listener CMD...: run CMD under a seccomp filter that has a notification
+ * listener (as a container manager's would), so CMD cannot get another */
+static int do_listener(char **cmd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sysfs, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	long fd;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    (fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+	                  &prog)) < 0)
+		return blocked("seccomp listener");
+	/* the listener lives while a child holds it (until CMD ends) */
+	pid_t parent = getpid();
+	if (fork() == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			_exit(0);
+		pause();
+		_exit(0);
+	}
+	close((int)fd);
+	execvp(cmd[0], cmd);
+	return blocked("exec");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -275,6 +309,7 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "int80")) return do_int80();
 	if (!strcmp(m, "x32")) return do_x32();
 	if (!strcmp(m, "handle")) return do_handle();
+	if (!strcmp(m, "listener")) return do_listener(argv + 2);
 	/* an obsolete call no ordinary program makes: only the allow-list stops it */
 	if (!strcmp(m, "sysfs"))
 		return syscall(SYS_sysfs, 3) < 0 ? blocked("sysfs") : escaped();
