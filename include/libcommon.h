@@ -102,6 +102,13 @@ int write_file_text(const char *path, const char *text);
 /* fsync() the directory that holds path (after creating or renaming an
  * entry in it).  0, or -1 with errno. */
 int fsync_dir_of(const char *path);
+/* One message of len bytes on a socket, with descriptor fd attached (none
+ * when fd < 0): sendmsg's result.  System calls only (safe after vfork). */
+ssize_t send_fd(int sock, const void *data, size_t len, int fd);
+/* Receive one message into data (up to len bytes), retrying on EINTR; a
+ * descriptor that came with it goes to *fd (close-on-exec), else *fd = -1.
+ * recvmsg's result. */
+ssize_t recv_fd(int sock, void *data, size_t len, int *fd, int flags);
 /* Same, dying with "cannot read PATH: reason". */
 char *xread_file(const char *path, size_t cap, size_t *outlen);
 /* Replace path atomically with data: temp file in the same directory

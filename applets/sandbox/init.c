@@ -308,25 +308,9 @@ static void send_userns(const struct sbx_run *r)
 {
 	if (!r->net_late)
 		return;
+	/* without the descriptor the byte alone: the helper answers with an error */
 	int fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char byte = 'u';
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {  /* else the byte alone: the helper answers with an error */
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	(void)sendmsg(r->net_sk, &mh, MSG_NOSIGNAL);
+	(void)send_fd(r->net_sk, "u", 1, fd);
 	if (fd >= 0)
 		close(fd);
 }
@@ -336,24 +320,13 @@ static void send_userns(const struct sbx_run *r)
  * would have (and fail, or degrade, with the same words as the clone). */
 static void enter_net(struct sbx_run *r)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	int e = EPIPE, nfd = -1;
 	if (!r->net_late)
 		return;
-	struct iovec iov = { &e, sizeof(e) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-	                     .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
-	do
-		n = recvmsg(r->net_sk, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	struct cmsghdr *c = n == (ssize_t)sizeof(e) ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&nfd, CMSG_DATA(c), sizeof(int));
+	if (recv_fd(r->net_sk, &e, sizeof(e), &nfd, 0) != (ssize_t)sizeof(e) && nfd >= 0) {
+		close(nfd);
+		nfd = -1;
+	}
 	close(r->net_sk);
 	r->net_sk = -1;
 	e = 0;

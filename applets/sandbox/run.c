@@ -159,41 +159,16 @@ static NORETURN void net_helper(int sk)
 	if (sk > 3)
 		(void)close_range(3, (unsigned)sk - 1, 0);
 	(void)close_range((unsigned)sk + 1, ~0U, 0);
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	char byte;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-	                     .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
-	do
-		n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	struct cmsghdr *cin = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (cin && cin->cmsg_level == SOL_SOCKET && cin->cmsg_type == SCM_RIGHTS &&
-	    cin->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&ufd, CMSG_DATA(cin), sizeof(int));
+	if (recv_fd(sk, &byte, 1, &ufd, 0) != 1 && ufd >= 0) {
+		close(ufd);
+		ufd = -1;
+	}
 	errno = EPROTO;
 	if (ufd < 0 || setns(ufd, CLONE_NEWUSER) || unshare(CLONE_NEWNET) ||
 	    (nfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
 		e = errno;
-	iov.iov_base = &e;
-	iov.iov_len = sizeof(e);
-	mh.msg_control = NULL;
-	mh.msg_controllen = 0;
-	if (nfd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &nfd, sizeof(int));
-	}
-	(void)sendmsg(sk, &mh, MSG_NOSIGNAL);
+	(void)send_fd(sk, &e, sizeof(e), nfd);
 	_exit(0);
 }
 
@@ -472,17 +447,15 @@ static int poll_timeout(const struct sup *s, int64_t now)
 /* The command's filter listener, passed once over the socket. */
 static void take_listener(struct sup *s)
 {
-	char byte, ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-	                     .msg_controllen = sizeof(ctl) };
-	ssize_t n = recvmsg(s->notify_sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	char byte;
+	int fd;
+	ssize_t n = recv_fd(s->notify_sock, &byte, 1, &fd, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
 		return;
-	struct cmsghdr *cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-		memcpy(&s->notify_fd, CMSG_DATA(cm), sizeof(int));
+	if (n != 1 && fd >= 0)
+		close(fd);
+	if (n == 1 && fd >= 0) {
+		s->notify_fd = fd;
 		if (seccomp_notify_alloc(&s->nreq, &s->nresp)) {
 			close_fd(&s->notify_fd);  /* refusals answer ENOSYS then */
 			s->nreq = NULL;

@@ -126,18 +126,7 @@ void sbx_seccomp_prepare(const struct sbx_policy *p, struct sbx_seccomp *out)
 /* Hand the listener of a loaded filter to the supervisor: 0 or -1. */
 static int send_listener(int sock, int fd, char *detail, size_t len)
 {
-	char ctl[CMSG_SPACE(sizeof(int))];
-	char byte = 'n';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-	                     .msg_controllen = sizeof(ctl) };
-	memset(ctl, 0, sizeof(ctl));
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1) {
+	if (send_fd(sock, "n", 1, fd) != 1) {
 		snprintf(detail, len, "passing the notification listener: %s", strerror(errno));
 		return -1;
 	}

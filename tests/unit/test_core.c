@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -400,6 +401,30 @@ TEST(xalloc_dies_cleanly)
 	CHECK(strstr(buf, "apcore-x: out of memory (") != NULL);  /* ASan may warn first */
 }
 
+TEST(send_recv_fd)
+{
+	int sp[2], pp[2], fd = -2;
+	char buf[8] = "";
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
+	CHECK(pipe(pp) == 0);
+	CHECK(send_fd(sp[0], "abc", 3, pp[1]) == 3);
+	close(pp[1]);
+	CHECK(recv_fd(sp[1], buf, sizeof(buf), &fd, 0) == 3);
+	CHECK(memcmp(buf, "abc", 3) == 0);
+	CHECK(fd >= 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC);
+	CHECK(write(fd, "x", 1) == 1);  /* the pipe's write end came across */
+	close(fd);
+	CHECK(read(pp[0], buf, 1) == 1 && buf[0] == 'x');
+	/* without a descriptor: *fd is -1 */
+	CHECK(send_fd(sp[0], "d", 1, -1) == 1);
+	CHECK(recv_fd(sp[1], buf, sizeof(buf), &fd, 0) == 1 && fd == -1);
+	/* the other end gone: 0, no descriptor */
+	close(sp[0]);
+	CHECK(recv_fd(sp[1], buf, sizeof(buf), &fd, 0) == 0 && fd == -1);
+	close(sp[1]);
+	close(pp[0]);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -420,6 +445,7 @@ int main(void)
 	RUN(mkdir_p_modes);
 	RUN(xalloc_basics);
 	RUN(xalloc_dies_cleanly);
+	RUN(send_recv_fd);
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	(void)!system(cmd);
 	free(cmd);
