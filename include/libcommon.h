@@ -466,6 +466,12 @@ int cfg_load_mem(struct cfg *c, const char *name, const char *text, size_t len,
                  char *err, size_t errlen);
 const struct cfg_entry *cfg_get(const struct cfg *c, const char *key);
 void cfg_free(struct cfg *c);
+/* Among n libyaml scalar nodes, the first one (in order) equal to an
+ * earlier one: 1 with *second its index and *first the earlier one's, or 0.
+ * O(n log n).  (For config.c, policy.c: duplicate keys, repeated items.) */
+struct yaml_node_s;
+int yaml_first_dup(const struct yaml_node_s *const *nodes, size_t n, size_t *first,
+                   size_t *second);
 
 /* -------------------------------------------------------------- keyring.c */
 

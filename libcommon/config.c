@@ -363,6 +363,32 @@ static int keyref_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* (libcommon.h)  Sorted by text then position, equal scalars form runs
+ * whose first two are an occurrence and its first repeat; the repeat that
+ * comes first in the file wins. */
+int yaml_first_dup(const yaml_node_t *const *nodes, size_t n, size_t *first, size_t *second)
+{
+	if (n < 2)
+		return 0;
+	struct keyref *refs = xcalloc(n, sizeof(*refs));
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct keyref){ nodes[i]->data.scalar.value, nodes[i]->data.scalar.length, i };
+	qsort(refs, n, sizeof(*refs), keyref_cmp);
+	*second = n;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && refs[j].n == refs[i].n && !memcmp(refs[j].s, refs[i].s, refs[i].n))
+			j++;
+		if (j - i > 1 && refs[i + 1].i < *second) {
+			*first = refs[i].i;
+			*second = refs[i + 1].i;
+		}
+		i = j;
+	}
+	free(refs);
+	return *second < n;
+}
+
 /* Keys of one mapping: scalars, no merge key, no NUL or control
  * characters, no duplicates. */
 static int check_keys(struct loader *ld, const yaml_node_t *map)
@@ -391,29 +417,13 @@ static int check_keys(struct loader *ld, const yaml_node_t *map)
 	if (n < 2)
 		return 0;
 
-	struct keyref *refs = xcalloc(n, sizeof(*refs));
-	for (size_t i = 0; i < n; i++) {
-		const yaml_node_t *k = node_at(ld, pairs[i].key);
-		refs[i] = (struct keyref){ k->data.scalar.value, k->data.scalar.length, i };
-	}
-	qsort(refs, n, sizeof(*refs), keyref_cmp);
-	/* Equal keys now form runs ordered by position: a run's first two
-	 * are the first occurrence and its first duplicate.  Report the
-	 * duplicate that comes first in the file. */
-	size_t first = n, second = n;
-	for (size_t i = 1; i < n; i++) {
-		if (refs[i].n != refs[i - 1].n || memcmp(refs[i].s, refs[i - 1].s, refs[i].n))
-			continue;
-		if (refs[i].i < second) {
-			first = refs[i - 1].i;
-			second = refs[i].i;
-		}
-		while (i + 1 < n && refs[i + 1].n == refs[i].n &&
-		       !memcmp(refs[i + 1].s, refs[i].s, refs[i].n))
-			i++;
-	}
-	free(refs);
-	if (second == n)
+	const yaml_node_t **keys = xcalloc(n, sizeof(*keys));
+	size_t first, second;
+	for (size_t i = 0; i < n; i++)
+		keys[i] = node_at(ld, pairs[i].key);
+	int dup = yaml_first_dup(keys, n, &first, &second);
+	free(keys);
+	if (!dup)
 		return 0;
 	const yaml_node_t *k2 = node_at(ld, pairs[second].key);
 	struct spos p1 = scalar_pos(ld, node_at(ld, pairs[first].key));

@@ -618,48 +618,6 @@ static char *dup_str(struct ld *ld, const yaml_node_t *n, const char *what, int 
 	return xstrndup(s, len);
 }
 
-struct keyref {
-	const unsigned char *s;
-	size_t n, i;
-};
-
-static int keyref_cmp(const void *a, const void *b)
-{
-	const struct keyref *x = a, *y = b;
-	if (x->n != y->n)
-		return x->n < y->n ? -1 : 1;
-	int r = memcmp(x->s, y->s, x->n);
-	if (r)
-		return r;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Among n scalar nodes, the first one (in order) equal to an earlier one:
- * *second is its index and *first the earlier one's.  Sorting keeps this
- * O(n log n) for the big mappings and lists. */
-static int first_dup(const yaml_node_t *const *nodes, size_t n, size_t *first, size_t *second)
-{
-	if (n < 2)
-		return 0;
-	struct keyref *refs = xcalloc(n, sizeof(*refs));
-	for (size_t i = 0; i < n; i++)
-		refs[i] = (struct keyref){ nodes[i]->data.scalar.value, nodes[i]->data.scalar.length, i };
-	qsort(refs, n, sizeof(*refs), keyref_cmp);
-	*second = n;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-		while (j < n && refs[j].n == refs[i].n && !memcmp(refs[j].s, refs[i].s, refs[i].n))
-			j++;
-		if (j - i > 1 && refs[i + 1].i < *second) {
-			*first = refs[i].i;
-			*second = refs[i + 1].i;
-		}
-		i = j;
-	}
-	free(refs);
-	return *second < n;
-}
-
 /* The keys of a mapping: strings, no merge key, no duplicates, and, when
  * known is given (NULL-terminated), only those.  what names the mapping. */
 static int check_keys(struct ld *ld, const yaml_node_t *map, const char *const *known,
@@ -704,7 +662,7 @@ static int check_keys(struct ld *ld, const yaml_node_t *map, const char *const *
 	size_t first, second;
 	for (size_t i = 0; i < n; i++)
 		keys[i] = node(ld, pairs[i].key);
-	int dup = first_dup(keys, n, &first, &second);
+	int dup = yaml_first_dup(keys, n, &first, &second);
 	free(keys);
 	if (!dup)
 		return 0;
@@ -912,7 +870,7 @@ static int load_role_list(struct ld *ld, const yaml_node_t *seq, const char *wha
 	size_t first, second;
 	for (size_t i = 0; i < n; i++)
 		items[i] = ITEM(ld, seq, i);
-	int dup = first_dup(items, n, &first, &second);
+	int dup = yaml_first_dup(items, n, &first, &second);
 	free(items);
 	if (dup) {
 		const yaml_node_t *it = ITEM(ld, seq, second);
