@@ -440,6 +440,17 @@ static void jw_scopes(struct jw *w, char **scopes)
 	jw_arr_end(w);
 }
 
+/* What the store and 'list' both show of a key (never its hash). */
+static void jw_key_fields(struct jw *w, const struct apikey *k)
+{
+	jw_kv_str(w, "id", k->id);
+	jw_kv_str(w, "name", k->name);
+	jw_scopes(w, k->scopes);
+	jw_time(w, "created", k->created);
+	jw_time(w, "expires", k->expires);
+	jw_time(w, "revoked", k->revoked);
+}
+
 static void store_write(const struct store *s)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -460,12 +471,7 @@ static void store_write(const struct store *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct apikey *k = &s->k[i];
 		jw_obj_begin(&w);
-		jw_kv_str(&w, "id", k->id);
-		jw_kv_str(&w, "name", k->name);
-		jw_scopes(&w, k->scopes);
-		jw_time(&w, "created", k->created);
-		jw_time(&w, "expires", k->expires);
-		jw_time(&w, "revoked", k->revoked);
+		jw_key_fields(&w, k);
 		hex_encode(k->hash, SHA256_LEN, hex);
 		jw_kv_str(&w, "hash", hex);
 		jw_obj_end(&w);
@@ -1179,12 +1185,7 @@ int auth_cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < s.n; i++) {
 			const struct apikey *k = &s.k[i];
 			jw_obj_begin(&w);
-			jw_kv_str(&w, "id", k->id);
-			jw_kv_str(&w, "name", k->name);
-			jw_scopes(&w, k->scopes);
-			jw_time(&w, "created", k->created);
-			jw_time(&w, "expires", k->expires);
-			jw_time(&w, "revoked", k->revoked);
+			jw_key_fields(&w, k);
 			jw_kv_str(&w, "status", key_status(k, now));
 			jw_obj_end(&w);
 		}
